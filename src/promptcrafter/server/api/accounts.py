@@ -1,0 +1,61 @@
+"""POST /auth/signup, POST /auth/login, GET /auth/me."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from promptcrafter import accounts, messages
+from promptcrafter.schemas import (
+    LoginRequest,
+    SignupRequest,
+    SignupResponse,
+    TokenResponse,
+    UserRead,
+)
+from promptcrafter.server.deps import CurrentUser, RawBody, ServicesDep, parse_body, query_params
+from promptcrafter.server.openapi import PUBLIC, body, errors
+from promptcrafter.server.responses import JSONResponse
+
+router = APIRouter(prefix="/auth", tags=["accounts"])
+PublicQuery = Annotated[dict[str, list[str]], query_params(public=True)]
+NoQuery = Annotated[dict[str, list[str]], query_params()]
+
+
+@router.post(
+    "/signup",
+    status_code=201,
+    response_model=SignupResponse,
+    responses=errors(400, 409, 413),
+    openapi_extra={**body(SignupRequest), **PUBLIC},
+)
+def sign_up(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response:
+    """Create an account; the token in the answer saves a log-in call."""
+    request = parse_body(raw, SignupRequest, messages.FIELDS_INVALID)
+    token = accounts.sign_up(services.db, services.passwords, services.tokens, request)
+    return JSONResponse(
+        {"message": "User account created successfully.", "token": token}, status_code=201
+    )
+
+
+@router.post(
+    "/login",
+    response_model=TokenResponse,
+    responses=errors(400, 401, 413, 429),
+    openapi_extra={**body(LoginRequest), **PUBLIC},
+)
+def log_in(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response:
+    """Exchange an email and password for a token."""
+    request = parse_body(raw, LoginRequest, messages.FIELDS_INVALID)
+    token = accounts.log_in(
+        services.db, services.passwords, services.tokens, services.settings, request
+    )
+    return JSONResponse({"token": token})
+
+
+@router.get("/me", response_model=UserRead, responses=errors(400, 401))
+def me(user: CurrentUser, _query: NoQuery) -> Response:
+    """The caller's account."""
+    return JSONResponse(user)

@@ -1,0 +1,76 @@
+"""The seed's resource: /logs, /logs?promptId=… and /logs/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from promptcrafter import messages
+from promptcrafter.errors import Forbidden, Invalid, NotFound
+from promptcrafter.schemas import LogCreate, LogRead, is_valid_id
+from promptcrafter.server.deps import (
+    CurrentUser,
+    Db,
+    RawBody,
+    ServicesDep,
+    owned_log_id,
+    parse_body,
+    query_params,
+)
+from promptcrafter.server.openapi import body, errors
+from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.storage import logs, prompts
+
+router = APIRouter(prefix="/logs", tags=["logs"])
+NoQuery = Annotated[dict[str, list[str]], query_params()]
+ListQuery = Annotated[dict[str, list[str]], query_params("promptId")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LogRead,
+    responses=errors(400, 401, 404, 413),
+    openapi_extra=body(LogCreate),
+)
+def create_log(user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db) -> Response:
+    """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
+    request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
+    if prompts.owner_of(conn, prompt_id=request.prompt_id) != user["_id"]:
+        raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
+    log = logs.create(
+        conn,
+        owner_id=user["_id"],
+        prompt_id=request.prompt_id,
+        output=request.output,
+        model_used=request.model_used,
+        notes=request.notes,
+        score=request.score,
+    )
+    return JSONResponse(log, status_code=201)
+
+
+@router.get("", response_model=list[LogRead], responses=errors(400, 401, 403, 404))
+def list_logs(user: CurrentUser, params: ListQuery, conn: Db, services: ServicesDep) -> Response:
+    """All the caller's logs, or one prompt's with `promptId`; oldest first."""
+    if "promptId" not in params:
+        return json_array(logs.list_for_owner(services.db, owner_id=user["_id"]))
+    values = params["promptId"]
+    if len(values) != 1 or not is_valid_id(values[0]):
+        raise Invalid(messages.LOGS_PROMPT_ID_INVALID)
+    owner = prompts.owner_of(conn, prompt_id=values[0])
+    if owner is None:
+        raise NotFound(messages.LOGS_PROMPT_NOT_FOUND)
+    if owner != user["_id"]:
+        raise Forbidden(messages.LOGS_PROMPT_FORBIDDEN)
+    return json_array(logs.list_for_prompt(services.db, prompt_id=values[0]))
+
+
+@router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))
+def delete_log(log_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+    """Delete one of the caller's logs."""
+    owned_log_id(conn, user=user, log_id=log_id)
+    logs.delete_one(conn, log_id=log_id)
+    return Response(status_code=204)

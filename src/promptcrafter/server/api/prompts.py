@@ -1,0 +1,100 @@
+"""The prompt library: /prompts and /prompts/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from promptcrafter import messages
+from promptcrafter.errors import NotFound
+from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
+from promptcrafter.server.deps import (
+    CurrentUser,
+    Db,
+    RawBody,
+    ServicesDep,
+    owned_prompt,
+    parse_body,
+    query_params,
+)
+from promptcrafter.server.openapi import body, errors
+from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.storage import prompts
+
+router = APIRouter(prefix="/prompts", tags=["prompts"])
+NoQuery = Annotated[dict[str, list[str]], query_params()]
+# `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
+ONE = "/{prompt_id:path}"
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PromptRead,
+    responses=errors(400, 401, 413),
+    openapi_extra=body(PromptCreate),
+)
+def create_prompt(user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db) -> Response:
+    """Save a prompt."""
+    request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
+    prompt = prompts.create(conn, owner_id=user["_id"], **request.model_dump())
+    return JSONResponse(prompt, status_code=201)
+
+
+@router.get("", response_model=list[PromptRead], responses=errors(400, 401))
+def list_prompts(user: CurrentUser, _query: NoQuery, services: ServicesDep) -> Response:
+    """The caller's prompts, oldest first."""
+    return json_array(prompts.list_for_owner(services.db, owner_id=user["_id"]))
+
+
+@router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
+def get_prompt(prompt_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+    """One of the caller's prompts."""
+    prompt = owned_prompt(
+        conn,
+        user=user,
+        prompt_id=prompt_id,
+        bad_id=messages.PROMPT_READ_BAD_ID,
+        forbidden=messages.PROMPT_READ_FORBIDDEN,
+    )
+    return JSONResponse(prompt)
+
+
+@router.patch(
+    ONE,
+    response_model=PromptRead,
+    responses=errors(400, 401, 403, 404, 413),
+    openapi_extra=body(PromptUpdate),
+)
+def update_prompt(
+    prompt_id: str, user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db
+) -> Response:
+    """Change some of a prompt's fields; tags replace the old list."""
+    prompt = owned_prompt(
+        conn,
+        user=user,
+        prompt_id=prompt_id,
+        bad_id=messages.PROMPT_BAD_ID,
+        forbidden=messages.PROMPT_FORBIDDEN,
+    )
+    request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
+    updated = prompts.update_fields(conn, prompt=prompt, changes=request.changes())
+    if updated is None:
+        raise NotFound(messages.PROMPT_NOT_FOUND)
+    return JSONResponse(updated)
+
+
+@router.delete(ONE, status_code=204, responses=errors(400, 401, 403, 404))
+def delete_prompt(prompt_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+    """Delete a prompt and its logs."""
+    owned_prompt(
+        conn,
+        user=user,
+        prompt_id=prompt_id,
+        bad_id=messages.PROMPT_BAD_ID,
+        forbidden=messages.PROMPT_FORBIDDEN,
+    )
+    prompts.delete_one(conn, prompt_id=prompt_id)
+    return Response(status_code=204)

@@ -1,0 +1,26 @@
+"""GET /health."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from promptcrafter import messages
+from promptcrafter.errors import Unavailable
+from promptcrafter.schemas import HealthResponse
+from promptcrafter.server.deps import ServicesDep, query_params
+from promptcrafter.server.openapi import PUBLIC, errors
+from promptcrafter.server.responses import JSONResponse
+
+router = APIRouter(tags=["service"])
+PublicQuery = Annotated[dict[str, list[str]], query_params(public=True)]
+
+
+@router.get("/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC)
+def health(_query: PublicQuery, services: ServicesDep) -> Response:
+    """Whether the server and its database answer."""
+    if not services.db.is_available():
+        raise Unavailable(messages.DATABASE_UNAVAILABLE)
+    return JSONResponse({"status": "ok"})

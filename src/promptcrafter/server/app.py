@@ -1,0 +1,80 @@
+"""create_app(settings): the ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from promptcrafter import __version__, messages
+from promptcrafter.config import Settings
+from promptcrafter.errors import ApiError
+from promptcrafter.server.api import accounts, logs, prompts, search, service
+from promptcrafter.server.docs import mount_docs
+from promptcrafter.server.middleware import ServiceMiddleware
+from promptcrafter.server.openapi import build_openapi
+from promptcrafter.server.responses import JSONResponse
+from promptcrafter.server.services import Services
+
+DESCRIPTION = (
+    "Keep, test and evaluate generative-AI prompts: a prompt library and the record of "
+    "what each prompt produced on each model, with notes and scores."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The server for a migrated database (`promptcrafter migrate` or `serve` migrates)."""
+    services = Services.start(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.db.close()
+
+    app = FastAPI(
+        title="PromptCrafter API",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        # A redirect is not an answer the contract knows: `/prompts/` is an id route.
+        redirect_slashes=False,
+    )
+    app.state.services = services
+    for module in (accounts, prompts, logs, search, service):
+        app.include_router(module.router)
+    mount_docs(app)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_middleware(ServiceMiddleware)
+    return app
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+async def _api_error(_request: Request, error: ApiError) -> Response:
+    content: dict[str, object] = {"error": error.message}
+    if error.details:
+        content["details"] = error.details
+    return JSONResponse(content, status_code=error.status_code, headers=error.headers)
+
+
+async def _http_error(_request: Request, error: HTTPException) -> Response:
+    if error.status_code == 404:
+        return _error(404, messages.NOT_FOUND)
+    if error.status_code == 405:
+        return _error(405, messages.METHOD_NOT_ALLOWED, error.headers)
+    return _error(error.status_code, str(error.detail), error.headers)
+
+
+async def _validation_error(_request: Request, _error_: RequestValidationError) -> Response:
+    return _error(400, messages.BAD_PARAMETERS)

@@ -1,0 +1,140 @@
+"""Request dependencies: services, the caller, the raw body, the transaction, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Connection
+
+from promptcrafter import messages
+from promptcrafter.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
+from promptcrafter.schemas import is_valid_id
+from promptcrafter.server.services import Services
+from promptcrafter.storage import logs, prompts, users
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def current_user(request: Request, services: ServicesDep) -> dict[str, Any]:
+    """The account named by the bearer token; 401 with the contract's two messages."""
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized(messages.TOKEN_MISSING)
+    user_id = services.tokens.user_id(token)
+    user = None
+    if user_id is not None:
+        with services.db.transaction(write=False) as conn:
+            user = users.get(conn, user_id=user_id)
+    if user is None:
+        raise Unauthorized(messages.TOKEN_INVALID)
+    return user
+
+
+CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+
+
+async def raw_body(request: Request, services: ServicesDep) -> bytes:
+    """The request body, refused with 413 past the limit whether or not a length was declared."""
+    limit = services.settings.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    return bytes(body)
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+def transaction(request: Request, services: ServicesDep) -> Iterator[Connection]:
+    """The request's unit of work: committed before the response is sent, or rolled back."""
+    with services.db.transaction(write=request.method != "GET") as conn:
+        yield conn
+
+
+# scope="function": the commit must happen before the client hears "201 Created".
+Db = Annotated[Connection, Depends(transaction, scope="function")]
+
+
+def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
+    """The body validated against `model`; 400 with the endpoint's message otherwise."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise Invalid(message) from None
+    if not isinstance(data, dict):
+        raise Invalid(message)
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        details = [
+            {"field": ".".join(str(part) for part in item["loc"]) or "body", "message": item["msg"]}
+            for item in error.errors(include_url=False)
+        ]
+        raise Invalid(message, details=details) from None
+
+
+def query_params(*allowed: str, public: bool = False) -> Any:
+    """A dependency returning the query parameters, after rejecting any not in `allowed`.
+
+    On protected routes it runs after authentication, as the contract orders the checks.
+    """
+
+    def check(request: Request) -> dict[str, list[str]]:
+        params: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            if key not in allowed:
+                raise Invalid(messages.BAD_PARAMETERS)
+            params.setdefault(key, []).append(value)
+        return params
+
+    if public:
+        return Depends(check)
+
+    def check_after_auth(request: Request, _user: CurrentUser) -> dict[str, list[str]]:
+        return check(request)
+
+    return Depends(check_after_auth)
+
+
+def owned_prompt(
+    conn: Connection, *, user: dict[str, Any], prompt_id: str, bad_id: str, forbidden: str
+) -> dict[str, Any]:
+    """The caller's prompt: 400 `bad_id` for a malformed id, 404 when none has it, 403 `forbidden`
+    when it is someone else's."""
+    if not is_valid_id(prompt_id):
+        raise Invalid(bad_id)
+    prompt = prompts.get(conn, prompt_id=prompt_id)
+    if prompt is None:
+        raise NotFound(messages.PROMPT_NOT_FOUND)
+    if prompt["ownerId"] != user["_id"]:
+        raise Forbidden(forbidden)
+    return prompt
+
+
+def owned_log_id(conn: Connection, *, user: dict[str, Any], log_id: str) -> str:
+    """The id of the caller's log: 400 malformed, 404 unknown, 403 someone else's."""
+    if not is_valid_id(log_id):
+        raise Invalid(messages.LOG_BAD_ID)
+    owner = logs.owner_of(conn, log_id=log_id)
+    if owner is None:
+        raise NotFound(messages.LOG_NOT_FOUND)
+    if owner != user["_id"]:
+        raise Forbidden(messages.LOG_FORBIDDEN)
+    return log_id

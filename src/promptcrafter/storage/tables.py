@@ -1,0 +1,87 @@
+"""The schema as SQLAlchemy Core tables. Migrations create it; queries use these objects."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only aliases the rowid with a column declared exactly INTEGER PRIMARY KEY.
+Sequence = BigInteger().with_variant(Integer(), "sqlite")
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),
+    Column("email_key", Text, nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+prompts = Table(
+    "prompts",
+    metadata,
+    # A stable integer key for the search index: SQLite's VACUUM may renumber implicit rowids.
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    # Case-folded copies for search; `search_folded` joins title, tags and content by newlines.
+    Column("title_folded", Text, nullable=False),
+    Column("tags_folded", Text, nullable=False),
+    Column("search_folded", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("prompt_id", String(64), ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("output", Text, nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("model_used", Text, nullable=False),
+    Column("score", Float, nullable=True),
+    # JSON does not distinguish 7 from 7.0 but clients see the difference: keep what was sent.
+    Column("score_is_integer", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Sequence, primary_key=True, autoincrement=True),
+    Column("email_key", Text, nullable=False),
+    Column("failed_at", BigInteger, nullable=False),
+)
+
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+Index("ix_prompts_owner_created", prompts.c.owner_id, prompts.c.created_at, prompts.c.id)
+Index("ix_logs_prompt_created", logs.c.prompt_id, logs.c.created_at, logs.c.id)
+Index("ix_logs_owner_created", logs.c.owner_id, logs.c.created_at, logs.c.id)
+Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)

@@ -1,0 +1,190 @@
+"""Fixtures: a fresh database per test on every store, an app, a client, signed-up users.
+
+SQLite always runs. PostgreSQL runs when PROMPTCRAFTER_TEST_POSTGRES_URL names a server:
+each test run creates its own throwaway database there and drops it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from promptcrafter.config import Settings
+from promptcrafter.server import create_app
+from promptcrafter.storage import Database
+from promptcrafter.storage.migrate import upgrade
+
+POSTGRES_ENV = "PROMPTCRAFTER_TEST_POSTGRES_URL"
+# Argon2id stays the algorithm; tests only make it cheaper so hundreds of sign-ups stay fast.
+FAST_HASHING = {"password_time_cost": 1, "password_memory_kib": 1024}
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test run, migrated, dropped at the end."""
+    server_url = os.environ.get(POSTGRES_ENV)
+    if not server_url:
+        pytest.skip(f"{POSTGRES_ENV} is not set")
+    name = f"promptcrafter_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(server_url).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    database = Database(url)
+    upgrade(database)
+    database.close()
+    yield url
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=STORES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database on each store."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'promptcrafter.db'}"
+        database = Database(url)
+        upgrade(database)
+        database.close()
+        return url
+    url: str = request.getfixturevalue("postgres_url")
+    database = Database(url)
+    with database.transaction(write=True) as conn:
+        conn.execute(text("TRUNCATE users, prompts, logs, login_failures CASCADE"))
+    database.close()
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, **FAST_HASHING)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app_factory(settings: Settings) -> Callable[..., Any]:
+    """Builds apps on the test's database; several model several server processes."""
+
+    def build(**overrides: Any) -> Any:
+        return create_app(settings.model_copy(update=overrides))
+
+    return build
+
+
+@pytest.fixture
+def client(app_factory: Callable[..., Any]) -> Iterator[TestClient]:
+    with TestClient(app_factory(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@dataclass
+class User:
+    """A signed-up account and the headers that authenticate as it."""
+
+    id: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture
+def make_user(client: TestClient) -> Callable[..., User]:
+    """Signs up a new account with a unique email."""
+
+    def sign_up(name: str = "Ada Lovelace", email: str | None = None) -> User:
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+        response = client.post("/auth/signup", json={"name": name, "email": email, "password": PASSWORD})
+        assert response.status_code == 201, response.text
+        token = response.json()["token"]
+        me = client.get("/auth/me", headers={"Authorization": f"Bearer {token}"}).json()
+        return User(id=me["_id"], email=email, password=PASSWORD, token=token)
+
+    return sign_up
+
+
+@pytest.fixture
+def user(make_user: Callable[..., User]) -> User:
+    return make_user()
+
+
+@pytest.fixture
+def other_user(make_user: Callable[..., User]) -> User:
+    return make_user(name="Grace Hopper")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_server(database_url: str, *, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
+    """`promptcrafter serve` in a child process, once it answers /health."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        **{f"PROMPTCRAFTER_{key.upper()}": str(value) for key, value in FAST_HASHING.items()},
+        **(env or {}),
+    }
+    command = [
+        sys.executable, "-m", "promptcrafter", "serve",
+        "--port", str(port), "--db", database_url, "--workers", str(workers),
+    ]
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return LiveServer(url=url, database_url=database_url, process=process)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real `promptcrafter serve` on a free port with a fresh SQLite file."""
+    server = start_server(f"sqlite:///{tmp_path / 'live.db'}")
+    yield server
+    stop_server(server)
