@@ -27,7 +27,7 @@ import time
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -169,14 +169,14 @@ def print_report(runs: list[Run], shape: LoadShape, repeats: int) -> None:
     print("-" * len(header))
     for case in CASE_ORDER:
         for target in ALL_TARGETS:
-            run = best.get((target, case))
-            if run is None:
+            kept = best.get((target, case))
+            if kept is None:
                 continue
-            print(f"{target:<14}{case:<15}{run.requests_per_second:>10.1f}{run.p50_ms:>9.2f}"
-                  f"{run.p99_ms:>9.2f}{run.cpu_ms_per_request:>12.3f}{failed[(target, case)]:>8}")
+            print(f"{target:<14}{case:<15}{kept.requests_per_second:>10.1f}{kept.p50_ms:>9.2f}"
+                  f"{kept.p99_ms:>9.2f}{kept.cpu_ms_per_request:>12.3f}{failed[(target, case)]:>8}")
     table = ratios(best)
-    if not table:
-        return
+    if not any(value is not None for values in table.values() for value in values.values()):
+        return  # PromptCrafter or both references were not measured
     print("\nPromptCrafter relative to the references (req/s ratio > 1: PromptCrafter is faster;")
     print("CPU ratio > 1: PromptCrafter spends more CPU per request).\n")
     header = f"{'case':<15}{'req/s vs PocketBase':>21}{'req/s vs ceiling':>18}{'CPU/req vs PocketBase':>23}"
@@ -224,18 +224,25 @@ def write_json(path: Path, payload: dict[str, object]) -> None:
     print(f"\nresults written to {path}")
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so cleanup runs as for Ctrl-C."""
-    raise KeyboardInterrupt(f"signal {signum}")
+def _forward_as_sigint(signum: int, frame: FrameType | None) -> None:
+    """Handle SIGTERM/SIGHUP exactly like Ctrl-C, so the same cleanup runs.
+
+    Re-raising as SIGINT (rather than raising KeyboardInterrupt here) lets
+    asyncio.run cancel the seeding tasks cleanly when it is running.
+    """
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the whole comparison; return the process exit code."""
     args = parse_args(argv)
     shape = LoadShape(args.threads, args.connections, args.duration)
+    # SIGINT is ignored in processes started in the background by a
+    # non-interactive shell; we always want Ctrl-C semantics.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_interrupt)
-    started_at = datetime.now(timezone.utc)
+        signal.signal(sig, _forward_as_sigint)
+    started_at = datetime.now(UTC)
     info = machine_info()
     try:
         wrk_executable()
@@ -256,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; every started process was stopped", file=sys.stderr)
         return 130
-    except RuntimeError as exc:
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
 
@@ -285,7 +292,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json(args.output / f"compare-{stamp}.json", payload)
     if total_failed:
         print(f"\nWARNING: {total_failed} request(s) did not get a 2xx answer; "
-              "those numbers do not measure the intended work.", file=sys.stderr)
+              "those numbers do not measure the intended work:", file=sys.stderr)
+        for run in runs:
+            if run.failed_requests:
+                print(f"  {run.target} {run.case}: {run.non2xx} non-2xx (first: {run.first_non2xx_status}), "
+                      f"{run.socket_errors} socket errors, {run.timeouts} timeouts (> {shape.timeout:g} s)",
+                      file=sys.stderr)
         return 1
     return 0
 

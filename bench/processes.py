@@ -8,6 +8,7 @@ processes that belong to that server.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -158,7 +159,5 @@ class ManagedProcess:
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     """Send a signal to a process group that may already be gone."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import httpx
 
 import dataset
-from processes import ManagedProcess, free_port
+from processes import ManagedProcess, find_executable, free_port
 from target import Case, Target, expect_status, to_json
 
 WORKERS = 2
@@ -27,6 +27,10 @@ def start_promptcrafter(
 
     Without ``db_url`` the server gets a fresh SQLite file in ``workdir``.
     """
+    executable = find_executable(command[0]) if command else None
+    if executable is None:
+        raise RuntimeError(f"PromptCrafter CLI not found ({command[0] if command else 'empty command'}): "
+                           'pip install -e ".[bench]", or pass --promptcrafter-cmd')
     port = free_port()
     database = db_url or f"sqlite:///{workdir / 'promptcrafter.db'}"
     env = dict(os.environ)
@@ -34,7 +38,7 @@ def start_promptcrafter(
     env["PROMPTCRAFTER_SECRET_KEY"] = secrets.token_urlsafe(48)
     process = ManagedProcess(
         name="promptcrafter",
-        argv=[*command, "serve", "--host", "127.0.0.1", "--port", str(port),
+        argv=[executable, *command[1:], "serve", "--host", "127.0.0.1", "--port", str(port),
               "--db", database, "--workers", str(WORKERS)],
         log_path=workdir / "promptcrafter.log",
         env=env,

@@ -41,6 +41,7 @@ def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database for this test run, migrated, dropped at the end."""
     server_url = os.environ.get(POSTGRES_ENV)
     if not server_url:
+        # Only a developer without PostgreSQL gets here; CI sets the variable, so it never skips.
         pytest.skip(f"{POSTGRES_ENV} is not set")
     name = f"promptcrafter_test_{uuid.uuid4().hex[:12]}"
     admin = make_url(server_url).set(drivername="postgresql")
@@ -180,6 +181,8 @@ def stop_server(server: LiveServer) -> None:
     except subprocess.TimeoutExpired:
         server.process.kill()
         server.process.wait()
+    if server.process.stderr:
+        server.process.stderr.close()
 
 
 @pytest.fixture

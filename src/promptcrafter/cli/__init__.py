@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from promptcrafter.cli import server
+from promptcrafter.cli import client, server
 
 app = typer.Typer(
     name="promptcrafter",
@@ -13,6 +13,7 @@ app = typer.Typer(
     add_completion=False,
 )
 server.register(app)
+client.register(app)
 
 
 def main() -> None:

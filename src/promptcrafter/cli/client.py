@@ -1,0 +1,376 @@
+"""Client commands: accounts, prompts, search and logs on a PromptCrafter server, through the SDK.
+
+Exit codes: 0 success, 1 an API or connection error (its message on stderr), 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from promptcrafter.cli import config
+from promptcrafter.client import URL_ENV, PromptCrafterClient
+from promptcrafter.exceptions import PromptCrafterAPIError
+
+PASSWORD_ENV = "PROMPTCRAFTER_PASSWORD"
+PREVIEW_CHARS = 60
+
+Json = dict[str, Any]
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar=URL_ENV,
+        show_envvar=True,
+        help="Server URL; else the one you logged in to, else http://127.0.0.1:8000.",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the API's JSON answer instead of text, for scripts.")
+]
+EmailOption = Annotated[str, typer.Option(prompt=True, help="Your account's email address.")]
+PasswordOption = Annotated[
+    str,
+    typer.Option(
+        prompt=True, hide_input=True, envvar=PASSWORD_ENV, show_envvar=True, help="Asked when not given."
+    ),
+]
+NewPasswordOption = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar=PASSWORD_ENV,
+        show_envvar=True,
+        help="10–128 characters; asked when not given.",
+    ),
+]
+TextFileOption = Annotated[
+    Path | None,
+    typer.Option(help="Read the text from this UTF-8 file; `-` is stdin."),
+]
+
+
+def _score(value: str) -> float:
+    """The score as typed (`7` stays an integer); JSON has no NaN or infinity to send."""
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a number.") from None
+    if not math.isfinite(number):
+        raise typer.BadParameter(f"{value!r} is not a finite number.")
+    return number
+
+
+ScoreOption = Annotated[float | None, typer.Option(parser=_score, help="From 0 to 10.")]
+TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")]
+
+prompts_app = typer.Typer(help="Your prompt library.", no_args_is_help=True)
+logs_app = typer.Typer(help="What your prompts produced, with notes and scores.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the client commands to the `promptcrafter` command."""
+    for command in (signup, login, logout, whoami, search):
+        app.command()(command)
+    app.add_typer(prompts_app, name="prompts")
+    app.add_typer(logs_app, name="logs")
+
+
+def signup(
+    name: Annotated[str, typer.Option(prompt=True, help="Your name, 1–100 characters.")],
+    email: EmailOption,
+    password: NewPasswordOption,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an account and log in to it. --json prints {"token": …}."""
+    with _session(url) as client:
+        token = client.signup(name, email, password)
+    config.save(config.Credentials(url=client.base_url, token=token))
+    _emit({"token": token}, as_json, lambda _: f"Account created; logged in to {client.base_url} as {email}.")
+
+
+def login(
+    email: EmailOption,
+    password: PasswordOption,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Log in; the server and token are kept for the next commands. --json prints {"token": …}."""
+    with _session(url) as client:
+        token = client.login(email, password)
+    config.save(config.Credentials(url=client.base_url, token=token))
+    _emit({"token": token}, as_json, lambda _: f"Logged in to {client.base_url} as {email}.")
+
+
+def logout() -> None:
+    """Forget the stored token."""
+    typer.echo("Logged out." if config.delete() else "Not logged in.")
+
+
+def whoami(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Show the account you are logged in as."""
+    with _session(url) as client:
+        account = client.me()
+    _emit(account, as_json, lambda a: f"{a['name']} <{a['email']}> ({a['_id']}) on {client.base_url}")
+
+
+def search(
+    query: Annotated[list[str], typer.Argument(help="Terms that must all occur (any case).")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find your prompts whose title, content or tags contain every term."""
+    with _session(url) as client:
+        found = client.search_prompts(" ".join(query))
+    _emit(found, as_json, _prompts_table)
+
+
+@prompts_app.command("list")
+def list_prompts(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """List your prompts, oldest first."""
+    with _session(url) as client:
+        prompts = client.get_prompts()
+    _emit(prompts, as_json, _prompts_table)
+
+
+@prompts_app.command("show")
+def show_prompt(prompt_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Show one prompt in full."""
+    with _session(url) as client:
+        prompt = client.get_prompt(prompt_id)
+    _emit(prompt, as_json, _prompt_view)
+
+
+@prompts_app.command("add")
+def add_prompt(
+    title: Annotated[str, typer.Option(help="3–100 characters.")],
+    model: Annotated[str, typer.Option(help="The model the prompt is written for.")],
+    content: Annotated[str | None, typer.Option(help="The prompt's text.")] = None,
+    content_file: TextFileOption = None,
+    tag: TagsOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Save a prompt; its text comes from --content, --content-file, or stdin."""
+    text = _one_text(content, content_file, "--content")
+    with _session(url) as client:
+        prompt = client.create_prompt(title, text, model, tags=tag or None)
+    _emit(prompt, as_json, lambda p: f"Created prompt {p['_id']}.")
+
+
+@prompts_app.command("edit")
+def edit_prompt(
+    prompt_id: str,
+    title: Annotated[str | None, typer.Option(help="A new title.")] = None,
+    model: Annotated[str | None, typer.Option(help="A new model.")] = None,
+    content: Annotated[str | None, typer.Option(help="A new text.")] = None,
+    content_file: TextFileOption = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags; repeat for several.")] = None,
+    no_tags: Annotated[bool, typer.Option("--no-tags", help="Remove all tags.")] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change some of a prompt's fields; the others stay as they are."""
+    fields = _changes(title=title, model=model, content=content, content_file=content_file, tags=tag, no_tags=no_tags)
+    with _session(url) as client:
+        prompt = client.update_prompt(prompt_id, **fields)
+    _emit(prompt, as_json, lambda p: f"Updated prompt {p['_id']}.")
+
+
+@prompts_app.command("rm")
+def remove_prompt(prompt_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Delete a prompt and all its logs. The API answers no JSON, so --json prints nothing."""
+    with _session(url) as client:
+        client.delete_prompt(prompt_id)
+    if not as_json:
+        typer.echo(f"Deleted prompt {prompt_id} and its logs.")
+
+
+@logs_app.command("list")
+def list_logs(
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Only this prompt's logs.")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List your logs, oldest first."""
+    with _session(url) as client:
+        logs = client.get_logs() if prompt is None else client.get_logs_by_prompt(prompt)
+    _emit(logs, as_json, lambda rows: _logs_table(rows, with_prompt=prompt is None))
+
+
+@logs_app.command("add")
+def add_log(
+    prompt: Annotated[str, typer.Option("--prompt", help="The id of the prompt that produced it.")],
+    model: Annotated[str, typer.Option(help="The model that produced it.")],
+    output_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-file",
+            "-o",
+            help="Read the output from this file; `-` or nothing reads stdin.",
+        ),
+    ] = None,
+    notes: Annotated[str | None, typer.Option(help="Your notes on the output.")] = None,
+    score: ScoreOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record what a prompt produced; the output is stored exactly as read."""
+    output = _read_text(output_file, "--output-file")
+    with _session(url) as client:
+        log = client.create_log(prompt, output, model, notes=notes, score=score)
+    _emit(log, as_json, lambda entry: f"Logged {entry['_id']} for prompt {entry['promptId']}.")
+
+
+@logs_app.command("rm")
+def remove_log(log_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Delete a log. The API answers no JSON, so --json prints nothing."""
+    with _session(url) as client:
+        client.delete_log(log_id)
+    if not as_json:
+        typer.echo(f"Deleted log {log_id}.")
+
+
+@contextmanager
+def _session(url: str | None) -> Iterator[PromptCrafterClient]:
+    """A client for the chosen server; an API or connection error ends the command with code 1.
+
+    The stored token goes only to the server that issued it, never to another `--url`.
+    """
+    stored = config.load()
+    client = PromptCrafterClient(url or (stored.url if stored else None))
+    if stored is not None and stored.url == client.base_url:
+        client.set_token(stored.token)
+    try:
+        with client:
+            yield client
+    except PromptCrafterAPIError as error:
+        _fail(error)
+
+
+def _fail(error: PromptCrafterAPIError) -> NoReturn:
+    typer.echo(error.message, err=True)
+    for detail in error.details or []:
+        typer.echo(f"  {detail.get('field')}: {detail.get('message')}", err=True)
+    raise typer.Exit(1)
+
+
+def _emit(data: Any, as_json: bool, human: Callable[[Any], RenderableType]) -> None:
+    """Print the API's answer as JSON, or as `human` renders it."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False))
+        return
+    view = human(data)
+    # Plain strings become Text, so that brackets in user data are never read as Rich markup.
+    Console().print(Text(view) if isinstance(view, str) else view)
+
+
+def _read_text(path: Path | None, option: str) -> str:
+    """The file's text, or stdin's for `-` or no file; an unreadable file is a usage error."""
+    if path is None or str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise typer.BadParameter(f"cannot read {path}: {error.strerror}", param_hint=option) from None
+    except UnicodeDecodeError:
+        raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint=option) from None
+
+
+def _one_text(text: str | None, path: Path | None, option: str) -> str:
+    if text is not None and path is not None:
+        raise typer.BadParameter(f"give {option} or {option}-file, not both.", param_hint=f"{option}-file")
+    return text if text is not None else _read_text(path, f"{option}-file")
+
+
+def _changes(
+    *,
+    title: str | None,
+    model: str | None,
+    content: str | None,
+    content_file: Path | None,
+    tags: list[str] | None,
+    no_tags: bool,
+) -> Json:
+    """The fields `prompts edit` was asked to change, as the API names them."""
+    if tags and no_tags:
+        raise typer.BadParameter("give --tag or --no-tags, not both.", param_hint="--no-tags")
+    fields: Json = {"title": title, "model": model}
+    if content is not None or content_file is not None:
+        fields["content"] = _one_text(content, content_file, "--content")
+    if tags or no_tags:
+        fields["tags"] = tags or []
+    changes = {name: value for name, value in fields.items() if value is not None}
+    if not changes:
+        raise typer.BadParameter(
+            "nothing to change: give --title, --model, --content, --content-file, --tag or --no-tags."
+        )
+    return changes
+
+
+def _prompts_table(prompts: list[Json]) -> RenderableType:
+    if not prompts:
+        return "No prompts."
+    table = Table("ID", "Title", "Model", "Tags")
+    table.columns[0].no_wrap = True
+    for prompt in prompts:
+        tags = ", ".join(prompt["tags"])
+        table.add_row(*(Text(value) for value in (prompt["_id"], prompt["title"], prompt["model"], tags)))
+    return table
+
+
+def _prompt_view(prompt: Json) -> RenderableType:
+    fields = Table.grid(padding=(0, 2))
+    for label, value in (
+        ("ID", prompt["_id"]),
+        ("Title", prompt["title"]),
+        ("Model", prompt["model"]),
+        ("Tags", ", ".join(prompt["tags"])),
+        ("Created", prompt["createdAt"]),
+        ("Updated", prompt["updatedAt"]),
+    ):
+        fields.add_row(Text(label, style="bold"), Text(value))
+    return Group(fields, Text(""), Text(prompt["content"]))
+
+
+def _logs_table(logs: list[Json], *, with_prompt: bool) -> RenderableType:
+    if not logs:
+        return "No logs."
+    # One prompt's logs need no prompt column; the room goes to the output.
+    prompt_column = ["Prompt"] if with_prompt else []
+    table = Table("ID", *prompt_column, "Model", "Score", "Created", "Output")
+    table.columns[0].no_wrap = True
+    for log in logs:
+        prompt_cell = [log["promptId"]] if with_prompt else []
+        score = "-" if log["score"] is None else str(log["score"])
+        cells = (log["_id"], *prompt_cell, log["modelUsed"], score, _short_time(log["createdAt"]), _preview(log["output"]))
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
+def _short_time(timestamp: str) -> str:
+    """`2026-11-26T05:43:40.123Z` as `2026-11-26 05:43`, narrow enough for a table column."""
+    return timestamp[:16].replace("T", " ")
+
+
+def _preview(text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return first_line if len(first_line) <= PREVIEW_CHARS else first_line[: PREVIEW_CHARS - 1] + "…"

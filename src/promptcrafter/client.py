@@ -1,0 +1,416 @@
+"""The Python SDK: `PromptCrafterClient` and `AsyncPromptCrafterClient` over httpx.
+
+Both clients share `_BaseClient`, which builds every request and reads every answer;
+they differ only in how a request is sent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from promptcrafter.exceptions import (
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PromptCrafterAPIError,
+    PromptCrafterConnectionError,
+    RateLimitError,
+    ServerError,
+)
+
+URL_ENV = "PROMPTCRAFTER_URL"
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = 30.0
+
+T = TypeVar("T")
+HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
+Json = dict[str, Any]
+
+ERRORS_BY_STATUS: dict[int, type[PromptCrafterAPIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+}
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """One API request and how to read its successful answer."""
+
+    method: str
+    path: str
+    read: Callable[[httpx.Response], T]
+    json: Json | None = None
+    params: dict[str, str] | None = None
+
+
+class _BaseClient(Generic[HttpT]):
+    """Configuration, request building and answer reading shared by both clients."""
+
+    _http: HttpT
+
+    def __init__(self, base_url: str | None, token: str | None) -> None:
+        self._base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+        self._token = token
+
+    @property
+    def base_url(self) -> str:
+        """The server this client talks to, without a trailing slash."""
+        return self._base_url
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token sent with each request, if any."""
+        return self._token
+
+    def set_token(self, token: str | None) -> None:
+        """Authenticate the next requests with `token` (None sends none)."""
+        self._token = token
+
+    def _build(self, call: _Call[Any]) -> httpx.Request:
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        return self._http.build_request(
+            call.method, call.path, json=call.json, params=call.params, headers=headers
+        )
+
+    def _connection_error(self, error: httpx.TransportError) -> PromptCrafterConnectionError:
+        reason = str(error) or type(error).__name__
+        return PromptCrafterConnectionError(
+            f"Cannot reach the PromptCrafter server at {self._base_url}: {reason}"
+        )
+
+    def _read(self, call: _Call[T], response: httpx.Response) -> T:
+        if not response.is_success:
+            raise _api_error(response)
+        return call.read(response)
+
+    def _store_token(self, response: httpx.Response) -> str:
+        token: str = _json(response)["token"]
+        self._token = token
+        return token
+
+    def _signup(self, name: str, email: str, password: str) -> _Call[str]:
+        body = {"name": name, "email": email, "password": password}
+        return _Call("POST", "/auth/signup", self._store_token, json=body)
+
+    def _login(self, email: str, password: str) -> _Call[str]:
+        body = {"email": email, "password": password}
+        return _Call("POST", "/auth/login", self._store_token, json=body)
+
+    def _me(self) -> _Call[Json]:
+        return _Call("GET", "/auth/me", _json)
+
+    def _health(self) -> _Call[Json]:
+        return _Call("GET", "/health", _json)
+
+    def _create_prompt(
+        self, title: str, content: str, model: str, tags: list[str] | None
+    ) -> _Call[Json]:
+        body: Json = {"title": title, "content": content, "model": model}
+        if tags is not None:
+            body["tags"] = tags
+        return _Call("POST", "/prompts", _json, json=body)
+
+    def _get_prompt(self, prompt_id: str) -> _Call[Json]:
+        return _Call("GET", _path("prompts", prompt_id), _json)
+
+    def _get_prompts(self) -> _Call[list[Json]]:
+        return _Call("GET", "/prompts", _json)
+
+    def _update_prompt(self, prompt_id: str, fields: Json) -> _Call[Json]:
+        return _Call("PATCH", _path("prompts", prompt_id), _json, json=fields)
+
+    def _delete_prompt(self, prompt_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("prompts", prompt_id), _nothing)
+
+    def _search_prompts(self, query: str) -> _Call[list[Json]]:
+        return _Call("GET", "/search", _json, params={"q": query})
+
+    def _create_log(
+        self, prompt_id: str, output: str, model_used: str, notes: str | None, score: float | None
+    ) -> _Call[Json]:
+        body: Json = {"promptId": prompt_id, "output": output, "modelUsed": model_used}
+        if notes is not None:
+            body["notes"] = notes
+        if score is not None:
+            body["score"] = score
+        return _Call("POST", "/logs", _json, json=body)
+
+    def _get_logs(self) -> _Call[list[Json]]:
+        return _Call("GET", "/logs", _json)
+
+    def _get_logs_by_prompt(self, prompt_id: str) -> _Call[list[Json]]:
+        return _Call("GET", "/logs", _json, params={"promptId": prompt_id})
+
+    def _delete_log(self, log_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("logs", log_id), _nothing)
+
+
+class PromptCrafterClient(_BaseClient[httpx.Client]):
+    """A blocking client for the PromptCrafter API; use it as a context manager to close it."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, token)
+        self._http = httpx.Client(base_url=self._base_url, timeout=timeout, transport=transport)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        self._http.close()
+
+    def _send(self, call: _Call[T]) -> T:
+        try:
+            response = self._http.send(self._build(call))
+        except httpx.TransportError as error:
+            raise self._connection_error(error) from error
+        return self._read(call, response)
+
+    def signup(self, name: str, email: str, password: str) -> str:
+        """Create an account; returns its token, which this client then uses."""
+        return self._send(self._signup(name, email, password))
+
+    def login(self, email: str, password: str) -> str:
+        """Log in; returns a token, which this client then uses."""
+        return self._send(self._login(email, password))
+
+    def me(self) -> Json:
+        """The account the token belongs to."""
+        return self._send(self._me())
+
+    def health(self) -> Json:
+        """The server's health: `{"status": "ok"}` when it and its database answer."""
+        return self._send(self._health())
+
+    def create_prompt(
+        self, title: str, content: str, model: str, tags: list[str] | None = None
+    ) -> Json:
+        """Save a prompt; returns it as stored."""
+        return self._send(self._create_prompt(title, content, model, tags))
+
+    def get_prompt(self, prompt_id: str) -> Json:
+        """One of your prompts."""
+        return self._send(self._get_prompt(prompt_id))
+
+    def get_prompts(self) -> list[Json]:
+        """All your prompts, oldest first."""
+        return self._send(self._get_prompts())
+
+    def update_prompt(self, prompt_id: str, **fields: Any) -> Json:
+        """Change some of `title`, `content`, `model`, `tags`; returns the updated prompt."""
+        return self._send(self._update_prompt(prompt_id, fields))
+
+    def delete_prompt(self, prompt_id: str) -> None:
+        """Delete a prompt and its logs."""
+        self._send(self._delete_prompt(prompt_id))
+
+    def search_prompts(self, query: str) -> list[Json]:
+        """Your prompts containing every whitespace-separated term of `query`."""
+        return self._send(self._search_prompts(query))
+
+    def create_log(
+        self,
+        prompt_id: str,
+        output: str,
+        model_used: str,
+        notes: str | None = None,
+        score: float | None = None,
+    ) -> Json:
+        """Record what a prompt produced on a model; returns the log."""
+        return self._send(self._create_log(prompt_id, output, model_used, notes, score))
+
+    def get_logs(self) -> list[Json]:
+        """All your logs, oldest first."""
+        return self._send(self._get_logs())
+
+    def get_logs_by_prompt(self, prompt_id: str) -> list[Json]:
+        """One prompt's logs, oldest first."""
+        return self._send(self._get_logs_by_prompt(prompt_id))
+
+    def delete_log(self, log_id: str) -> None:
+        """Delete a log."""
+        self._send(self._delete_log(log_id))
+
+
+class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
+    """The asyncio/trio twin of `PromptCrafterClient`, with the same methods to await."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        token: str | None = None,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        super().__init__(base_url, token)
+        self._http = httpx.AsyncClient(
+            base_url=self._base_url, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def _send(self, call: _Call[T]) -> T:
+        try:
+            response = await self._http.send(self._build(call))
+        except httpx.TransportError as error:
+            raise self._connection_error(error) from error
+        return self._read(call, response)
+
+    async def signup(self, name: str, email: str, password: str) -> str:
+        """Create an account; returns its token, which this client then uses."""
+        return await self._send(self._signup(name, email, password))
+
+    async def login(self, email: str, password: str) -> str:
+        """Log in; returns a token, which this client then uses."""
+        return await self._send(self._login(email, password))
+
+    async def me(self) -> Json:
+        """The account the token belongs to."""
+        return await self._send(self._me())
+
+    async def health(self) -> Json:
+        """The server's health: `{"status": "ok"}` when it and its database answer."""
+        return await self._send(self._health())
+
+    async def create_prompt(
+        self, title: str, content: str, model: str, tags: list[str] | None = None
+    ) -> Json:
+        """Save a prompt; returns it as stored."""
+        return await self._send(self._create_prompt(title, content, model, tags))
+
+    async def get_prompt(self, prompt_id: str) -> Json:
+        """One of your prompts."""
+        return await self._send(self._get_prompt(prompt_id))
+
+    async def get_prompts(self) -> list[Json]:
+        """All your prompts, oldest first."""
+        return await self._send(self._get_prompts())
+
+    async def update_prompt(self, prompt_id: str, **fields: Any) -> Json:
+        """Change some of `title`, `content`, `model`, `tags`; returns the updated prompt."""
+        return await self._send(self._update_prompt(prompt_id, fields))
+
+    async def delete_prompt(self, prompt_id: str) -> None:
+        """Delete a prompt and its logs."""
+        await self._send(self._delete_prompt(prompt_id))
+
+    async def search_prompts(self, query: str) -> list[Json]:
+        """Your prompts containing every whitespace-separated term of `query`."""
+        return await self._send(self._search_prompts(query))
+
+    async def create_log(
+        self,
+        prompt_id: str,
+        output: str,
+        model_used: str,
+        notes: str | None = None,
+        score: float | None = None,
+    ) -> Json:
+        """Record what a prompt produced on a model; returns the log."""
+        return await self._send(self._create_log(prompt_id, output, model_used, notes, score))
+
+    async def get_logs(self) -> list[Json]:
+        """All your logs, oldest first."""
+        return await self._send(self._get_logs())
+
+    async def get_logs_by_prompt(self, prompt_id: str) -> list[Json]:
+        """One prompt's logs, oldest first."""
+        return await self._send(self._get_logs_by_prompt(prompt_id))
+
+    async def delete_log(self, log_id: str) -> None:
+        """Delete a log."""
+        await self._send(self._delete_log(log_id))
+
+
+def _path(collection: str, resource_id: str) -> str:
+    # Quoted, so that an id holding `/`, `?` or `#` stays one path segment for the server to refuse.
+    return f"/{collection}/{quote(resource_id, safe='')}"
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise PromptCrafterAPIError(
+            "The server's answer is not JSON.", status_code=response.status_code, response=response
+        ) from None
+
+
+def _nothing(_response: httpx.Response) -> None:
+    return None
+
+
+def _api_error(response: httpx.Response) -> PromptCrafterAPIError:
+    """The exception for a refusal: its class from the status, its text from the `error` field."""
+    body = _error_body(response)
+    message = body.get("error")
+    if not isinstance(message, str):
+        message = f"HTTP {response.status_code} {response.reason_phrase}"
+    details = body.get("details")
+    context: dict[str, Any] = {
+        "status_code": response.status_code,
+        "details": details if isinstance(details, list) else None,
+        "response": response,
+    }
+    if response.status_code == 429:
+        return RateLimitError(message, retry_after=_retry_after(response), **context)
+    return _error_class(response.status_code)(message, **context)
+
+
+def _error_class(status_code: int) -> type[PromptCrafterAPIError]:
+    if status_code >= 500:
+        return ServerError
+    return ERRORS_BY_STATUS.get(status_code, PromptCrafterAPIError)
+
+
+def _error_body(response: httpx.Response) -> Json:
+    # Proxies and load balancers answer errors with HTML; those keep only their status.
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None

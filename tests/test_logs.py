@@ -1,0 +1,223 @@
+"""The seed's resource: POST /logs, GET /logs, GET /logs?promptId=…, DELETE /logs/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import User
+
+INVALID = "Required fields are missing or invalid."
+OUTPUT = "The business report finds that revenue increased 12% last quarter."
+
+
+@pytest.fixture
+def prompt_id(client: TestClient, user: User) -> str:
+    return make_prompt(client, user)
+
+
+def make_prompt(client: TestClient, user: User, title: str = "Summarize a report") -> str:
+    body = {"title": title, "content": "Summarize this business report.", "model": "GPT-4o"}
+    return client.post("/prompts", json=body, headers=user.headers).json()["_id"]  # type: ignore[no-any-return]
+
+
+def make_log(client: TestClient, user: User, prompt_id: str, **fields: Any) -> dict[str, Any]:
+    body = {"promptId": prompt_id, "output": OUTPUT, "modelUsed": "GPT-4o", **fields}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_create_returns_the_stored_log(client: TestClient, user: User, prompt_id: str) -> None:
+    log = make_log(client, user, prompt_id, notes="Clear and actionable.", score=9)
+    assert set(log) == {"_id", "promptId", "output", "notes", "modelUsed", "score", "createdAt"}
+    assert log["_id"].startswith("log_")
+    assert (log["promptId"], log["output"], log["notes"], log["modelUsed"], log["score"]) == (
+        prompt_id, OUTPUT, "Clear and actionable.", "GPT-4o", 9,
+    )
+
+
+def test_optional_fields_default_to_null(client: TestClient, user: User, prompt_id: str) -> None:
+    log = make_log(client, user, prompt_id)
+    assert (log["notes"], log["score"]) == (None, None)
+
+
+@pytest.mark.parametrize("score", [0, 10, 7, 7.5, 0.25, 9.999])
+def test_score_is_returned_as_sent(client: TestClient, user: User, prompt_id: str, score: float) -> None:
+    created = make_log(client, user, prompt_id, score=score)
+    raw = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).text
+    assert created["score"] == score
+    assert type(created["score"]) is type(score)
+    assert f'"score":{score}' in raw
+
+
+def test_empty_notes_are_kept(client: TestClient, user: User, prompt_id: str) -> None:
+    assert make_log(client, user, prompt_id, notes="")["notes"] == ""
+
+
+def test_model_is_accepted_as_alias_of_model_used(client: TestClient, user: User, prompt_id: str) -> None:
+    body = {"promptId": prompt_id, "output": OUTPUT, "model": "Claude"}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 201
+    assert response.json()["modelUsed"] == "Claude"
+    both = client.post("/logs", json={**body, "modelUsed": "Claude"}, headers=user.headers)
+    assert both.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"output": None},
+        {"output": ""},
+        {"output": "   "},
+        {"output": "x" * 200_001},
+        {"modelUsed": ""},
+        {"modelUsed": "m" * 101},
+        {"modelUsed": 5},
+        {"notes": "n" * 10_001},
+        {"notes": 5},
+        {"score": -0.1},
+        {"score": 10.01},
+        {"score": True},
+        {"score": "7"},
+        {"score": [7]},
+        {"promptId": ""},
+        {"promptId": "bad id"},
+        {"promptId": 101},
+        {"model": "Claude"},
+        {"_id": "log1"},
+        {"createdAt": "2024-03-03T13:00:00Z"},
+        {"extra": 1},
+    ],
+)
+def test_create_with_invalid_field_is_rejected(
+    client: TestClient, user: User, prompt_id: str, fields: dict[str, Any]
+) -> None:
+    body = {"promptId": prompt_id, "output": OUTPUT, "modelUsed": "GPT-4o", **fields}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == INVALID
+    assert client.get("/logs", headers=user.headers).json() == []
+
+
+@pytest.mark.parametrize("missing", ["promptId", "output", "modelUsed"])
+def test_create_without_required_field_is_rejected(client: TestClient, user: User, prompt_id: str, missing: str) -> None:
+    body = {key: value for key, value in {"promptId": prompt_id, "output": OUTPUT, "modelUsed": "m"}.items() if key != missing}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == INVALID
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b'{"score": NaN}', b"Infinity", b'{"score": 1e400}'])
+def test_non_finite_numbers_are_rejected(client: TestClient, user: User, prompt_id: str, raw: bytes) -> None:
+    body = raw if not raw.startswith(b"{") else raw[:-1] + f', "promptId": "{prompt_id}", "output": "o", "modelUsed": "m"}}'.encode()
+    response = client.post("/logs", content=body, headers={**user.headers, "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == INVALID
+
+
+def test_create_for_unknown_prompt_is_not_found(client: TestClient, user: User) -> None:
+    response = client.post("/logs", json={"promptId": "prompt101", "output": OUTPUT, "modelUsed": "GPT-4o"}, headers=user.headers)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Prompt ID does not exist or is not accessible."}
+
+
+def test_create_for_other_users_prompt_is_not_found(client: TestClient, user: User, other_user: User) -> None:
+    theirs = make_prompt(client, other_user)
+    response = client.post("/logs", json={"promptId": theirs, "output": OUTPUT, "modelUsed": "m"}, headers=user.headers)
+    assert response.status_code == 404
+    assert response.json() == {"error": "Prompt ID does not exist or is not accessible."}
+    assert client.get(f"/logs?promptId={theirs}", headers=other_user.headers).json() == []
+
+
+def test_body_is_validated_before_the_prompt_is_looked_up(client: TestClient, user: User) -> None:
+    response = client.post("/logs", json={"promptId": "prompt101", "modelUsed": "m"}, headers=user.headers)
+    assert response.status_code == 400
+
+
+def test_list_shows_all_own_logs_oldest_first(client: TestClient, user: User, other_user: User) -> None:
+    first, second = make_prompt(client, user), make_prompt(client, user, "Another prompt")
+    make_log(client, other_user, make_prompt(client, other_user))
+    created = [make_log(client, user, pid, output=f"output {i}")["_id"] for i, pid in enumerate([first, second, first])]
+    response = client.get("/logs", headers=user.headers)
+    assert response.status_code == 200
+    assert [log["_id"] for log in response.json()] == created
+
+
+def test_list_is_empty_array_without_logs(client: TestClient, user: User) -> None:
+    assert client.get("/logs", headers=user.headers).json() == []
+
+
+def test_list_by_prompt_shows_that_prompts_logs(client: TestClient, user: User, prompt_id: str) -> None:
+    other = make_prompt(client, user, "Other prompt")
+    mine = [make_log(client, user, prompt_id)["_id"] for _ in range(3)]
+    make_log(client, user, other)
+    logs = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
+    assert [log["_id"] for log in logs] == mine
+
+
+def test_list_by_prompt_without_logs_is_empty_array(client: TestClient, user: User, prompt_id: str) -> None:
+    response = client.get(f"/logs?promptId={prompt_id}", headers=user.headers)
+    assert (response.status_code, response.json()) == (200, [])
+
+
+def test_list_by_unknown_prompt_is_not_found(client: TestClient, user: User) -> None:
+    response = client.get("/logs?promptId=prompt101", headers=user.headers)
+    assert response.status_code == 404
+    assert response.json() == {"error": "No logs found for the specified prompt ID."}
+
+
+def test_list_by_other_users_prompt_is_forbidden(client: TestClient, user: User, other_user: User) -> None:
+    theirs = make_prompt(client, other_user)
+    make_log(client, other_user, theirs)
+    response = client.get(f"/logs?promptId={theirs}", headers=user.headers)
+    assert response.status_code == 403
+    assert response.json() == {"error": "User is not authorized to view logs for this prompt."}
+
+
+@pytest.mark.parametrize("query", ["promptId=", "promptId=bad%20id", "promptId=" + "x" * 65, "promptId=a&promptId=b"])
+def test_list_with_malformed_prompt_id_is_rejected(client: TestClient, user: User, query: str) -> None:
+    response = client.get(f"/logs?{query}", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "`promptId` missing or malformed"}
+
+
+@pytest.mark.parametrize("query", ["limit=50", "promptid=x", "sort=score"])
+def test_list_with_unknown_parameter_is_rejected(client: TestClient, user: User, query: str) -> None:
+    response = client.get(f"/logs?{query}", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The request is malformed or contains invalid parameters."}
+
+
+def test_large_outputs_stream_back_intact(client: TestClient, user: User, prompt_id: str) -> None:
+    outputs = [f"{i}:" + "ü" * 199_990 for i in range(5)]
+    for output in outputs:
+        make_log(client, user, prompt_id, output=output)
+    logs = client.get("/logs", headers=user.headers).json()
+    assert [log["output"] for log in logs] == outputs
+
+
+def test_delete_removes_one_log(client: TestClient, user: User, prompt_id: str) -> None:
+    gone, kept = make_log(client, user, prompt_id), make_log(client, user, prompt_id)
+    response = client.delete(f"/logs/{gone['_id']}", headers=user.headers)
+    assert (response.status_code, response.content) == (204, b"")
+    assert client.get("/logs", headers=user.headers).json() == [kept]
+    again = client.delete(f"/logs/{gone['_id']}", headers=user.headers)
+    assert (again.status_code, again.json()) == (404, {"error": "No log found with the specified ID."})
+
+
+def test_delete_of_other_users_log_is_forbidden(client: TestClient, user: User, other_user: User) -> None:
+    theirs = make_log(client, other_user, make_prompt(client, other_user))
+    response = client.delete(f"/logs/{theirs['_id']}", headers=user.headers)
+    assert response.status_code == 403
+    assert response.json() == {"error": "Log does not belong to the authenticated user."}
+    assert client.get("/logs", headers=other_user.headers).json() == [theirs]
+
+
+@pytest.mark.parametrize("path", ["/logs/invalid log id", "/logs/", "/logs/a/b", "/logs/" + "x" * 65])
+def test_delete_with_malformed_id_is_rejected(client: TestClient, user: User, path: str) -> None:
+    response = client.delete(path, headers=user.headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The request is malformed or the log ID format is invalid."}

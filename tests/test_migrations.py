@@ -1,0 +1,72 @@
+"""Migrations run forward and back on both stores, and the commands that run them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect
+from typer.testing import CliRunner
+
+from promptcrafter.cli import app
+from promptcrafter.storage import Database
+from promptcrafter.storage.migrate import downgrade, upgrade
+
+TABLES = {"users", "prompts", "logs", "login_failures", "server_secrets"}
+
+
+def tables(database: Database) -> set[str]:
+    return set(inspect(database.engine).get_table_names()) & (TABLES | {"prompts_search"})
+
+
+def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> None:
+    database = Database(database_url)
+    try:
+        assert TABLES <= tables(database)
+        downgrade(database, "base")
+        assert tables(database) == set()
+        upgrade(database)
+        upgrade(database)  # a second run is a no-op
+        assert TABLES <= tables(database)
+    finally:
+        database.close()
+
+
+def test_every_list_and_lookup_has_an_index(database_url: str) -> None:
+    database = Database(database_url)
+    inspector = inspect(database.engine)
+    indexed = {
+        table: [tuple(index["column_names"]) for index in inspector.get_indexes(table)]
+        + [tuple(c["column_names"]) for c in inspector.get_unique_constraints(table)]
+        + [tuple(inspector.get_pk_constraint(table)["constrained_columns"])]
+        for table in TABLES
+    }
+    database.close()
+    assert ("owner_id", "created_at", "id") in indexed["prompts"]
+    assert ("id",) in indexed["prompts"]
+    assert ("prompt_id", "created_at", "id") in indexed["logs"]
+    assert ("owner_id", "created_at", "id") in indexed["logs"]
+    assert ("email_key",) in indexed["users"]
+    assert ("email_key", "failed_at") in indexed["login_failures"]
+
+
+def test_migrate_command_creates_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    result = CliRunner().invoke(app, ["migrate", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    database = Database(url)
+    assert TABLES <= tables(database)
+    database.close()
+
+
+def test_migrate_command_rejects_an_unknown_database_scheme() -> None:
+    result = CliRunner().invoke(app, ["migrate", "--db", "mysql://root@localhost/db"])
+    assert result.exit_code == 2
+    assert "unsupported database URL" in result.output
+
+
+def test_serve_help_documents_the_environment() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for variable in ("PROMPTCRAFTER_DATABASE_URL", "PROMPTCRAFTER_SECRET_KEY", "PROMPTCRAFTER_TOKEN_TTL"):
+        assert variable in result.output

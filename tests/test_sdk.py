@@ -1,0 +1,447 @@
+"""The Python SDK against a real `promptcrafter serve`: every method, every exception class."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import PASSWORD, LiveServer, start_server, stop_server
+
+from promptcrafter import (
+    AsyncPromptCrafterClient,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PromptCrafterAPIError,
+    PromptCrafterClient,
+    PromptCrafterConnectionError,
+    RateLimitError,
+    ServerError,
+)
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "examples" / "sdk_quickstart.py"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server for the module: starting one takes seconds, and each test signs up its own users.
+
+    Tests that change the server itself use the per-test `live_server` instead.
+    """
+    live = start_server(f"sqlite:///{tmp_path_factory.mktemp('sdk') / 'live.db'}")
+    yield live
+    stop_server(live)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PROMPTCRAFTER_URL", raising=False)
+
+
+def unique_email() -> str:
+    return f"sdk-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@pytest.fixture
+def sdk(server: LiveServer) -> Iterator[PromptCrafterClient]:
+    """A client signed up as a new user."""
+    with PromptCrafterClient(server.url) as client:
+        client.signup("Ada Lovelace", unique_email(), PASSWORD)
+        yield client
+
+
+@pytest.fixture
+def other_sdk(server: LiveServer) -> Iterator[PromptCrafterClient]:
+    """A client signed up as a second, unrelated user."""
+    with PromptCrafterClient(server.url) as client:
+        client.signup("Grace Hopper", unique_email(), PASSWORD)
+        yield client
+
+
+@pytest.fixture
+def prompt(sdk: PromptCrafterClient) -> dict[str, Any]:
+    return sdk.create_prompt("Subject lines", "Write five subject lines.", "gpt-4o", tags=["email"])
+
+
+@pytest.fixture
+def closed_url() -> Iterator[str]:
+    """A URL nobody answers: the port is held, so no one else can take it, but never listened on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+# Accounts and service
+
+
+def test_health_reports_ok_without_a_token(server: LiveServer) -> None:
+    with PromptCrafterClient(server.url) as client:
+        assert client.health() == {"status": "ok"}
+
+
+def test_signup_returns_a_token_that_the_client_then_sends(server: LiveServer) -> None:
+    email = unique_email()
+    with PromptCrafterClient(server.url) as client:
+        token = client.signup("Ada Lovelace", email, PASSWORD)
+        assert client.token == token
+        me = client.me()
+    assert me["email"] == email
+    assert me["name"] == "Ada Lovelace"
+    assert set(me) == {"_id", "name", "email", "createdAt"}
+
+
+def test_login_returns_a_token_that_the_client_then_sends(server: LiveServer) -> None:
+    email = unique_email()
+    with PromptCrafterClient(server.url) as client:
+        client.signup("Ada Lovelace", email, PASSWORD)
+    with PromptCrafterClient(server.url) as client:
+        token = client.login(email, PASSWORD)
+        assert client.token == token
+        assert client.me()["email"] == email
+
+
+def test_set_token_makes_the_client_act_as_that_user(
+    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient
+) -> None:
+    assert other_sdk.token is not None
+    sdk.set_token(other_sdk.token)
+    assert sdk.me() == other_sdk.me()
+
+
+def test_token_given_to_the_constructor_is_sent(server: LiveServer, sdk: PromptCrafterClient) -> None:
+    with PromptCrafterClient(server.url, token=sdk.token) as client:
+        assert client.me() == sdk.me()
+
+
+def test_base_url_comes_from_promptcrafter_url_when_not_given(
+    server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMPTCRAFTER_URL", server.url + "/")
+    with PromptCrafterClient() as client:
+        assert client.base_url == server.url
+        assert client.health() == {"status": "ok"}
+
+
+def test_base_url_defaults_to_port_8000_on_localhost() -> None:
+    with PromptCrafterClient() as client:
+        assert client.base_url == "http://127.0.0.1:8000"
+
+
+# Prompts
+
+
+def test_create_prompt_returns_the_stored_prompt(sdk: PromptCrafterClient) -> None:
+    created = sdk.create_prompt("Subject lines", "Write five.", "gpt-4o", tags=["email", "email", "ads"])
+    assert created["_id"].startswith("prompt_")
+    assert created["ownerId"] == sdk.me()["_id"]
+    assert (created["title"], created["content"], created["model"]) == ("Subject lines", "Write five.", "gpt-4o")
+    assert created["tags"] == ["email", "ads"]
+    assert created["createdAt"] == created["updatedAt"]
+
+
+def test_create_prompt_without_tags_stores_an_empty_list(sdk: PromptCrafterClient) -> None:
+    assert sdk.create_prompt("No tags here", "Text.", "claude")["tags"] == []
+
+
+def test_get_prompt_returns_the_prompt(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    assert sdk.get_prompt(prompt["_id"]) == prompt
+
+
+def test_get_prompts_lists_only_own_prompts_oldest_first(
+    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient
+) -> None:
+    first = sdk.create_prompt("First prompt", "One.", "gpt-4o")
+    second = sdk.create_prompt("Second prompt", "Two.", "gpt-4o")
+    other_sdk.create_prompt("Someone else's", "Three.", "gpt-4o")
+    assert sdk.get_prompts() == [first, second]
+
+
+def test_update_prompt_changes_only_the_given_fields(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    updated = sdk.update_prompt(prompt["_id"], title="Better subject lines", tags=["email", "ab-test"])
+    assert updated["title"] == "Better subject lines"
+    assert updated["tags"] == ["email", "ab-test"]
+    assert (updated["content"], updated["model"]) == (prompt["content"], prompt["model"])
+    assert updated["updatedAt"] > prompt["updatedAt"]
+    assert sdk.get_prompt(prompt["_id"]) == updated
+
+
+def test_delete_prompt_removes_it_and_its_logs(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    sdk.create_log(prompt["_id"], "Output.", "gpt-4o")
+    assert sdk.delete_prompt(prompt["_id"]) is None
+    assert sdk.get_prompts() == []
+    assert sdk.get_logs() == []
+
+
+def test_search_prompts_returns_prompts_containing_every_term(sdk: PromptCrafterClient) -> None:
+    photo = sdk.create_prompt("Photosynthesis explained", "For children.", "claude", tags=["science"])
+    sdk.create_prompt("Photo captions", "For adults.", "claude")
+    assert sdk.search_prompts("PHOTO children") == [photo]
+    assert sdk.search_prompts("nothing-matches-this") == []
+
+
+# Logs
+
+
+def test_create_log_records_output_model_notes_and_score(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    log = sdk.create_log(prompt["_id"], "1. Hello\n2. Hi\n", "gpt-4o", notes="Too short.", score=7)
+    assert log["_id"].startswith("log_")
+    assert log["promptId"] == prompt["_id"]
+    assert (log["output"], log["modelUsed"], log["notes"], log["score"]) == ("1. Hello\n2. Hi\n", "gpt-4o", "Too short.", 7)
+
+
+def test_create_log_without_notes_or_score_stores_nulls(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    log = sdk.create_log(prompt["_id"], "Output.", "claude")
+    assert (log["notes"], log["score"]) == (None, None)
+
+
+def test_get_logs_lists_all_own_logs_oldest_first(
+    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient, prompt: dict[str, Any]
+) -> None:
+    second_prompt = sdk.create_prompt("Another prompt", "Text.", "claude")
+    first = sdk.create_log(prompt["_id"], "One.", "gpt-4o")
+    second = sdk.create_log(second_prompt["_id"], "Two.", "claude", score=9.5)
+    other_prompt = other_sdk.create_prompt("Not yours", "Text.", "claude")
+    other_sdk.create_log(other_prompt["_id"], "Three.", "claude")
+    assert sdk.get_logs() == [first, second]
+
+
+def test_get_logs_by_prompt_returns_only_that_prompts_logs(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    second_prompt = sdk.create_prompt("Another prompt", "Text.", "claude")
+    mine = sdk.create_log(prompt["_id"], "One.", "gpt-4o")
+    sdk.create_log(second_prompt["_id"], "Two.", "claude")
+    assert sdk.get_logs_by_prompt(prompt["_id"]) == [mine]
+
+
+def test_get_logs_by_prompt_without_logs_is_empty(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    assert sdk.get_logs_by_prompt(prompt["_id"]) == []
+
+
+def test_delete_log_removes_only_that_log(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    kept = sdk.create_log(prompt["_id"], "Kept.", "gpt-4o")
+    removed = sdk.create_log(prompt["_id"], "Removed.", "gpt-4o")
+    assert sdk.delete_log(removed["_id"]) is None
+    assert sdk.get_logs() == [kept]
+
+
+# Errors
+
+
+def test_request_without_token_raises_authentication_error(server: LiveServer) -> None:
+    with PromptCrafterClient(server.url) as client, pytest.raises(AuthenticationError) as raised:
+        client.get_prompts()
+    assert raised.value.status_code == 401
+    assert raised.value.message == "Authentication token is missing."
+
+
+def test_bad_token_raises_authentication_error(server: LiveServer) -> None:
+    with PromptCrafterClient(server.url, token="not-a-jwt") as client, pytest.raises(AuthenticationError) as raised:
+        client.me()
+    assert raised.value.status_code == 401
+    assert str(raised.value) == "Authentication token is expired or invalid."
+
+
+def test_login_on_wrong_password_raises_authentication_error(server: LiveServer, sdk: PromptCrafterClient) -> None:
+    email = sdk.me()["email"]
+    with PromptCrafterClient(server.url) as client, pytest.raises(AuthenticationError) as raised:
+        client.login(email, "wrong password, clearly")
+    assert raised.value.message == "Incorrect email or password."
+    assert client.token is None
+
+
+def test_other_users_prompt_raises_forbidden_error(
+    other_sdk: PromptCrafterClient, prompt: dict[str, Any]
+) -> None:
+    with pytest.raises(ForbiddenError) as raised:
+        other_sdk.get_prompt(prompt["_id"])
+    assert raised.value.status_code == 403
+    assert raised.value.message == "You do not have permission to access this resource."
+    with pytest.raises(ForbiddenError, match="Prompt does not belong to the authenticated user."):
+        other_sdk.delete_prompt(prompt["_id"])
+
+
+def test_other_users_log_raises_forbidden_error(
+    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient, prompt: dict[str, Any]
+) -> None:
+    log = sdk.create_log(prompt["_id"], "Output.", "gpt-4o")
+    with pytest.raises(ForbiddenError, match="Log does not belong to the authenticated user."):
+        other_sdk.delete_log(log["_id"])
+
+
+def test_unknown_ids_raise_not_found_error(sdk: PromptCrafterClient) -> None:
+    with pytest.raises(NotFoundError) as raised:
+        sdk.get_prompt("prompt_doesnotexist")
+    assert raised.value.status_code == 404
+    assert raised.value.message == "No prompt found with the specified ID."
+    with pytest.raises(NotFoundError, match="No log found with the specified ID."):
+        sdk.delete_log("log_doesnotexist")
+    with pytest.raises(NotFoundError, match="Prompt ID does not exist or is not accessible."):
+        sdk.create_log("prompt_doesnotexist", "Output.", "gpt-4o")
+
+
+def test_duplicate_signup_raises_conflict_error(server: LiveServer, sdk: PromptCrafterClient) -> None:
+    email = sdk.me()["email"].upper()
+    with PromptCrafterClient(server.url) as client, pytest.raises(ConflictError) as raised:
+        client.signup("Someone Else", email, PASSWORD)
+    assert raised.value.status_code == 409
+    assert raised.value.message == "Email already in use."
+
+
+def test_invalid_prompt_raises_bad_request_error_with_field_details(sdk: PromptCrafterClient) -> None:
+    with pytest.raises(BadRequestError) as raised:
+        sdk.create_prompt("ab", "Content.", "gpt-4o")
+    assert raised.value.status_code == 400
+    assert raised.value.message == "Required fields are missing or invalid."
+    assert raised.value.details is not None
+    assert [detail["field"] for detail in raised.value.details] == ["title"]
+
+
+def test_malformed_ids_and_queries_raise_bad_request_error(sdk: PromptCrafterClient) -> None:
+    with pytest.raises(BadRequestError, match="The request is malformed or the prompt ID format is invalid."):
+        sdk.get_prompt("not/an/id")
+    with pytest.raises(BadRequestError, match="Missing or malformed query string."):
+        sdk.search_prompts("   ")
+    with pytest.raises(BadRequestError, match="Submitted data is invalid."):
+        sdk.update_prompt(sdk.create_prompt("A prompt", "Text.", "claude")["_id"], ownerId="me")
+
+
+def test_ten_failed_logins_raise_rate_limit_error_with_retry_after(server: LiveServer) -> None:
+    email = unique_email()
+    with PromptCrafterClient(server.url) as client:
+        client.signup("Ada Lovelace", email, PASSWORD)
+        for _ in range(10):
+            with pytest.raises(AuthenticationError):
+                client.login(email, "wrong password, clearly")
+        with pytest.raises(RateLimitError) as raised:
+            client.login(email, PASSWORD)
+    assert raised.value.status_code == 429
+    assert raised.value.message == "Too many login attempts. Try again later."
+    assert raised.value.retry_after is not None
+    assert 0 < raised.value.retry_after <= 15 * 60
+
+
+def test_server_failure_raises_server_error(live_server: LiveServer) -> None:
+    with PromptCrafterClient(live_server.url) as client:
+        client.signup("Ada Lovelace", unique_email(), PASSWORD)
+        # A table vanishing under the running server is a real, unexpected failure: it answers 500.
+        database = sqlite3.connect(live_server.database_url.removeprefix("sqlite:///"))
+        with database:
+            database.execute("DROP TABLE logs")
+        database.close()
+        with pytest.raises(ServerError) as raised:
+            client.get_logs()
+    assert raised.value.status_code == 500
+    assert raised.value.message == "An unexpected server error occurred."
+
+
+def test_status_without_a_class_of_its_own_raises_the_root_error(sdk: PromptCrafterClient) -> None:
+    with pytest.raises(PromptCrafterAPIError) as raised:
+        sdk.create_prompt("Too large", "x" * (3 * 1024 * 1024), "gpt-4o")
+    assert type(raised.value) is PromptCrafterAPIError
+    assert raised.value.status_code == 413
+    assert raised.value.message == "Request body is too large."
+
+
+def test_closed_port_raises_connection_error_naming_the_url(closed_url: str) -> None:
+    with PromptCrafterClient(closed_url) as client, pytest.raises(PromptCrafterConnectionError) as raised:
+        client.health()
+    assert isinstance(raised.value, PromptCrafterAPIError)
+    assert raised.value.status_code is None
+    assert closed_url in str(raised.value)
+
+
+# Transports and the async client
+
+
+class CountingTransport(httpx.HTTPTransport):
+    """A real transport that notes each request path and whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return super().handle_request(request)
+
+    def close(self) -> None:
+        self.closed = True
+        super().close()
+
+
+def test_requests_go_through_the_given_transport_which_the_context_manager_closes(server: LiveServer) -> None:
+    transport = CountingTransport()
+    with PromptCrafterClient(server.url, transport=transport) as client:
+        client.health()
+        client.signup("Ada Lovelace", unique_email(), PASSWORD)
+    assert transport.paths == ["/health", "/auth/signup"]
+    assert transport.closed
+
+
+@pytest.fixture
+async def async_sdk(server: LiveServer) -> AsyncIterator[AsyncPromptCrafterClient]:
+    async with AsyncPromptCrafterClient(server.url) as client:
+        await client.signup("Ada Lovelace", unique_email(), PASSWORD)
+        yield client
+
+
+@pytest.mark.anyio
+async def test_async_client_runs_the_whole_flow(async_sdk: AsyncPromptCrafterClient) -> None:
+    assert await async_sdk.health() == {"status": "ok"}
+    me = await async_sdk.me()
+    prompt = await async_sdk.create_prompt("Async prompt", "Text.", "claude", tags=["async"])
+    assert await async_sdk.get_prompt(prompt["_id"]) == prompt
+    assert await async_sdk.get_prompts() == [prompt]
+    prompt = await async_sdk.update_prompt(prompt["_id"], content="New text.")
+    assert await async_sdk.search_prompts("async") == [prompt]
+    first = await async_sdk.create_log(prompt["_id"], "One.", "claude", notes="ok", score=8)
+    second = await async_sdk.create_log(prompt["_id"], "Two.", "gpt-4o")
+    assert await async_sdk.get_logs() == [first, second]
+    assert await async_sdk.get_logs_by_prompt(prompt["_id"]) == [first, second]
+    await async_sdk.delete_log(first["_id"])
+    await async_sdk.delete_prompt(prompt["_id"])
+    assert await async_sdk.get_logs() == []
+    token = await async_sdk.login(me["email"], PASSWORD)
+    async_sdk.set_token(token)
+    assert (await async_sdk.me())["_id"] == me["_id"]
+
+
+@pytest.mark.anyio
+async def test_async_client_raises_the_same_errors(async_sdk: AsyncPromptCrafterClient, closed_url: str) -> None:
+    with pytest.raises(NotFoundError, match="No prompt found with the specified ID."):
+        await async_sdk.get_prompt("prompt_doesnotexist")
+    async with AsyncPromptCrafterClient(closed_url) as client:
+        with pytest.raises(PromptCrafterConnectionError, match=closed_url):
+            await client.health()
+
+
+# The documented quickstart
+
+
+def test_quickstart_example_runs_against_a_server_and_again_after_signing_up(live_server: LiveServer) -> None:
+    environment = {**os.environ, "PROMPTCRAFTER_URL": live_server.url}
+    outputs = []
+    for _ in range(2):  # the second run finds the account taken and logs in instead
+        finished = subprocess.run(
+            [sys.executable, str(QUICKSTART)], env=environment, capture_output=True, text=True, timeout=60
+        )
+        assert finished.returncode == 0, finished.stderr
+        outputs.append(finished.stdout)
+    assert "Signed up" in outputs[0]
+    assert "Logged in" in outputs[1]

@@ -1,0 +1,158 @@
+"""GET /search?q=…: case-insensitive substring terms over title, content and tags."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import User
+
+
+def add(client: TestClient, user: User, title: str, content: str = "Plain text.", tags: list[str] | None = None) -> str:
+    body = {"title": title, "content": content, "model": "GPT-4o", "tags": tags or []}
+    response = client.post("/prompts", json=body, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return response.json()["_id"]  # type: ignore[no-any-return]
+
+
+def search(client: TestClient, user: User, query: str) -> list[str]:
+    response = client.get("/search", params={"q": query}, headers=user.headers)
+    assert response.status_code == 200, response.text
+    return [prompt["_id"] for prompt in response.json()]
+
+
+def test_finds_terms_in_title_content_or_tags(client: TestClient, user: User) -> None:
+    by_title = add(client, user, "Workshop Agenda Creator")
+    by_content = add(client, user, "Explain a concept", "Explain photosynthesis simply.")
+    by_tag = add(client, user, "Function generator", tags=["python", "code"])
+    add(client, user, "Unrelated")
+    assert search(client, user, "workshop") == [by_title]
+    assert search(client, user, "photo") == [by_content]
+    assert search(client, user, "PYTHON") == [by_tag]
+
+
+def test_returns_full_prompts(client: TestClient, user: User) -> None:
+    prompt_id = add(client, user, "Workshop Agenda Creator", tags=["agenda"])
+    response = client.get("/search?q=Workshop", headers=user.headers)
+    assert response.json() == [client.get(f"/prompts/{prompt_id}", headers=user.headers).json()]
+
+
+def test_every_term_must_occur_but_may_hit_different_fields(client: TestClient, user: User) -> None:
+    both = add(client, user, "Email writer", "Write an apology to a customer.", tags=["support"])
+    add(client, user, "Email writer", "Write a thank-you note.")
+    assert search(client, user, "email apology") == [both]
+    assert search(client, user, "  support\tEMAIL  ") == [both]
+    assert search(client, user, "email nowhere") == []
+
+
+def test_ranks_title_then_tag_then_content_then_newest(client: TestClient, user: User) -> None:
+    content_old = add(client, user, "Alpha", "about translation")
+    tag_hit = add(client, user, "Beta", tags=["translation"])
+    title_old = add(client, user, "Translation helper")
+    content_new = add(client, user, "Gamma", "more translation work")
+    title_new = add(client, user, "Quick translation")
+    assert search(client, user, "translation") == [title_new, title_old, tag_hit, content_new, content_old]
+
+
+def test_editing_a_prompt_moves_it_up_its_group(client: TestClient, user: User) -> None:
+    older = add(client, user, "Translation one")
+    newer = add(client, user, "Translation two")
+    assert search(client, user, "translation") == [newer, older]
+    time.sleep(0.002)
+    client.patch(f"/prompts/{older}", json={"model": "Claude"}, headers=user.headers)
+    assert search(client, user, "translation") == [older, newer]
+
+
+def test_edited_text_is_searched_and_old_text_is_not(client: TestClient, user: User) -> None:
+    prompt_id = add(client, user, "Original heading", tags=["first"])
+    client.patch(f"/prompts/{prompt_id}", json={"title": "Renamed heading", "tags": ["second"]}, headers=user.headers)
+    assert search(client, user, "original") == []
+    assert search(client, user, "first") == []
+    assert search(client, user, "renamed second") == [prompt_id]
+
+
+def test_deleted_prompts_are_not_found(client: TestClient, user: User) -> None:
+    prompt_id = add(client, user, "Disposable prompt")
+    client.delete(f"/prompts/{prompt_id}", headers=user.headers)
+    assert search(client, user, "disposable") == []
+
+
+def test_never_shows_other_users_prompts(client: TestClient, user: User, other_user: User) -> None:
+    add(client, other_user, "Secret translation plan", tags=["translation"])
+    assert search(client, user, "translation") == []
+    assert search(client, user, "se") == []
+
+
+@pytest.mark.parametrize("term", ["a", "ab", "é", "🚀"])
+def test_terms_shorter_than_three_characters_match(client: TestClient, user: User, term: str) -> None:
+    hit = add(client, user, "Title here", f"x{term.upper()}y")
+    add(client, user, "Another title", "nothing")
+    assert hit in search(client, user, term)
+    assert search(client, user, f"{term} title") and hit in search(client, user, f"{term} title")
+
+
+@pytest.mark.parametrize(
+    ("stored", "query"),
+    [
+        ("Straße", "STRASSE"),
+        ("STRASSE", "straße"),
+        ("Ελληνικά κείμενα", "ΕΛΛΗΝΙΚΆ"),
+        ("ПРИВЕТ мир", "привет"),
+        ("Café au lait", "CAFÉ"),
+        ("日本語のプロンプト", "プロンプト"),
+        ("emoji 🚀🚀 rocket", "🚀🚀"),
+        ("İstanbul", "i̇stanbul"),
+    ],
+)
+def test_unicode_is_case_folded(client: TestClient, user: User, stored: str, query: str) -> None:
+    hit = add(client, user, "Unicode sample", stored)
+    assert search(client, user, query) == [hit]
+
+
+@pytest.mark.parametrize("query", ["%", "_", "100%", "a_b", "\\", "'", "\"", "' OR 1=1 --", "*", "NEAR(", "x\" OR \"y", "^", ":"])
+def test_sql_like_and_fts_metacharacters_are_plain_text(client: TestClient, user: User, query: str) -> None:
+    literal = add(client, user, "Literal symbols", f"before {query} after")
+    add(client, user, "Other prompt", "abc xyz 1 2")
+    assert search(client, user, query) == [literal]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\t\n"])
+def test_empty_query_is_rejected(client: TestClient, user: User, query: str) -> None:
+    response = client.get("/search", params={"q": query}, headers=user.headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "Missing or malformed query string."}
+
+
+def test_missing_or_repeated_query_is_rejected(client: TestClient, user: User) -> None:
+    for path in ("/search", "/search?q=a&q=b", "/search?q=%00"):
+        response = client.get(path, headers=user.headers)
+        assert response.json() == {"error": "Missing or malformed query string."}, path
+
+
+def test_unknown_parameter_is_rejected(client: TestClient, user: User) -> None:
+    response = client.get("/search?q=x&limit=5", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The request is malformed or contains invalid parameters."}
+
+
+def test_no_match_is_empty_array(client: TestClient, user: User) -> None:
+    add(client, user, "Something")
+    assert search(client, user, "absent") == []
+
+
+def test_terms_do_not_match_across_tag_boundaries(client: TestClient, user: User) -> None:
+    add(client, user, "Tagged", tags=["abc", "def"])
+    assert search(client, user, "cde") == []
+    assert search(client, user, "bcd") == []
+
+
+def _many(client: TestClient, user: User, count: int) -> list[Any]:
+    return [add(client, user, f"Bulk translation {i}") for i in range(count)]
+
+
+def test_large_result_sets_stream_completely(client: TestClient, user: User) -> None:
+    created = _many(client, user, 620)
+    assert search(client, user, "bulk") == list(reversed(created))
