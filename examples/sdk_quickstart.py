@@ -31,9 +31,15 @@ def main() -> None:
         )
         print(f"Saved prompt {prompt['_id']}")
 
-        client.create_log(prompt["_id"], "Meet the laptop that keeps up with you.", "gpt-4o", score=8)
         client.create_log(
-            prompt["_id"], "Ready to upgrade? Discover the future of tech.", "claude", notes="Engaging.", score=7
+            prompt["_id"], "Meet the laptop that keeps up with you.", "gpt-4o", score=8
+        )
+        client.create_log(
+            prompt["_id"],
+            "Ready to upgrade? Discover the future of tech.",
+            "claude",
+            notes="Engaging.",
+            score=7,
         )
         for log in client.get_logs_by_prompt(prompt["_id"]):
             print(f"  {log['modelUsed']:>8} scored {log['score']}: {log['output']}")
@@ -45,7 +51,7 @@ def main() -> None:
         try:
             client.get_prompt(prompt["_id"])
         except NotFoundError as error:
-            print(f"After clean-up the prompt is gone: {error.message}")
+            print(f"After clean-up the prompt is gone: {error}")
 
 
 if __name__ == "__main__":

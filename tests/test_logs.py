@@ -44,7 +44,7 @@ def test_optional_fields_default_to_null(client: TestClient, user: User, prompt_
     assert (log["notes"], log["score"]) == (None, None)
 
 
-@pytest.mark.parametrize("score", [0, 10, 7, 7.5, 0.25, 9.999])
+@pytest.mark.parametrize("score", [0, 10, 7, 7.0, 0.0, 10.0, 7.5, 0.25, 9.999])
 def test_score_is_returned_as_sent(client: TestClient, user: User, prompt_id: str, score: float) -> None:
     created = make_log(client, user, prompt_id, score=score)
     raw = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).text

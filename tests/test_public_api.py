@@ -43,7 +43,15 @@ DOCUMENTED_METHODS = {
     "get_logs_by_prompt": ["prompt_id"],
     "delete_log": ["log_id"],
 }
-SERVER_STACK = {"fastapi", "sqlalchemy", "uvicorn", "starlette", "typer", "alembic", "pydantic_settings"}
+SERVER_STACK = {
+    "fastapi",
+    "sqlalchemy",
+    "uvicorn",
+    "starlette",
+    "typer",
+    "alembic",
+    "pydantic_settings",
+}
 
 
 def test_all_is_exactly_the_public_surface() -> None:
@@ -67,7 +75,9 @@ def test_every_exception_derives_from_the_root_error() -> None:
         assert issubclass(getattr(promptcrafter, name), root), name
 
 
-@pytest.mark.parametrize("client_class", [promptcrafter.PromptCrafterClient, promptcrafter.AsyncPromptCrafterClient])
+@pytest.mark.parametrize(
+    "client_class", [promptcrafter.PromptCrafterClient, promptcrafter.AsyncPromptCrafterClient]
+)
 def test_clients_have_the_documented_methods_and_arguments(client_class: type) -> None:
     for name, arguments in DOCUMENTED_METHODS.items():
         parameters = list(inspect.signature(getattr(client_class, name)).parameters)
@@ -76,7 +86,9 @@ def test_clients_have_the_documented_methods_and_arguments(client_class: type) -
 
 def test_importing_the_package_loads_no_server_code() -> None:
     script = "import json, sys, promptcrafter; print(json.dumps(sorted(sys.modules)))"
-    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     modules = json.loads(finished.stdout)
     assert not {name.split(".")[0] for name in modules} & SERVER_STACK
     assert {name for name in modules if name.startswith("promptcrafter.")} == {

@@ -63,6 +63,10 @@ class _BaseClient(Generic[HttpT]):
     def __init__(self, base_url: str | None, token: str | None) -> None:
         self._base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
         self._token = token
+        try:
+            httpx.URL(self._base_url)
+        except httpx.InvalidURL as error:
+            raise ValueError(f"Invalid server URL {self._base_url!r}: {error}") from None
 
     @property
     def base_url(self) -> str:
@@ -362,8 +366,9 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
 
 
 def _path(collection: str, resource_id: str) -> str:
-    # Quoted, so that an id holding `/`, `?` or `#` stays one path segment for the server to refuse.
-    return f"/{collection}/{quote(resource_id, safe='')}"
+    # Fully escaped, dots too, so that an id like `a/b`, `?x` or `..` stays one path segment for
+    # the server to refuse, instead of becoming another route; real ids hold none of these.
+    return f"/{collection}/{quote(resource_id, safe='').replace('.', '%2E')}"
 
 
 def _json(response: httpx.Response) -> Any:

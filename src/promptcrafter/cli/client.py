@@ -43,7 +43,11 @@ EmailOption = Annotated[str, typer.Option(prompt=True, help="Your account's emai
 PasswordOption = Annotated[
     str,
     typer.Option(
-        prompt=True, hide_input=True, envvar=PASSWORD_ENV, show_envvar=True, help="Asked when not given."
+        prompt=True,
+        hide_input=True,
+        envvar=PASSWORD_ENV,
+        show_envvar=True,
+        help="Asked when not given.",
     ),
 ]
 NewPasswordOption = Annotated[
@@ -54,7 +58,7 @@ NewPasswordOption = Annotated[
         confirmation_prompt=True,
         envvar=PASSWORD_ENV,
         show_envvar=True,
-        help="10–128 characters; asked when not given.",
+        help="10 to 128 characters; asked when not given.",
     ),
 ]
 TextFileOption = Annotated[
@@ -82,7 +86,9 @@ ScoreOption = Annotated[float | None, typer.Option(parser=_score, help="From 0 t
 TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")]
 
 prompts_app = typer.Typer(help="Your prompt library.", no_args_is_help=True)
-logs_app = typer.Typer(help="What your prompts produced, with notes and scores.", no_args_is_help=True)
+logs_app = typer.Typer(
+    help="What your prompts produced, with notes and scores.", no_args_is_help=True
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -94,7 +100,7 @@ def register(app: typer.Typer) -> None:
 
 
 def signup(
-    name: Annotated[str, typer.Option(prompt=True, help="Your name, 1–100 characters.")],
+    name: Annotated[str, typer.Option(prompt=True, help="Your name, 1 to 100 characters.")],
     email: EmailOption,
     password: NewPasswordOption,
     url: UrlOption = None,
@@ -104,7 +110,11 @@ def signup(
     with _session(url) as client:
         token = client.signup(name, email, password)
     config.save(config.Credentials(url=client.base_url, token=token))
-    _emit({"token": token}, as_json, lambda _: f"Account created; logged in to {client.base_url} as {email}.")
+    _emit(
+        {"token": token},
+        as_json,
+        lambda _: f"Account created; logged in to {client.base_url} as {email}.",
+    )
 
 
 def login(
@@ -129,7 +139,11 @@ def whoami(url: UrlOption = None, as_json: JsonOption = False) -> None:
     """Show the account you are logged in as."""
     with _session(url) as client:
         account = client.me()
-    _emit(account, as_json, lambda a: f"{a['name']} <{a['email']}> ({a['_id']}) on {client.base_url}")
+    _emit(
+        account,
+        as_json,
+        lambda me: f"{me['name']} <{me['email']}> ({me['_id']}) on {client.base_url}",
+    )
 
 
 def search(
@@ -161,7 +175,7 @@ def show_prompt(prompt_id: str, url: UrlOption = None, as_json: JsonOption = Fal
 
 @prompts_app.command("add")
 def add_prompt(
-    title: Annotated[str, typer.Option(help="3–100 characters.")],
+    title: Annotated[str, typer.Option(help="3 to 100 characters.")],
     model: Annotated[str, typer.Option(help="The model the prompt is written for.")],
     content: Annotated[str | None, typer.Option(help="The prompt's text.")] = None,
     content_file: TextFileOption = None,
@@ -183,13 +197,22 @@ def edit_prompt(
     model: Annotated[str | None, typer.Option(help="A new model.")] = None,
     content: Annotated[str | None, typer.Option(help="A new text.")] = None,
     content_file: TextFileOption = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags; repeat for several.")] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Replace the tags; repeat for several.")
+    ] = None,
     no_tags: Annotated[bool, typer.Option("--no-tags", help="Remove all tags.")] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Change some of a prompt's fields; the others stay as they are."""
-    fields = _changes(title=title, model=model, content=content, content_file=content_file, tags=tag, no_tags=no_tags)
+    fields = _changes(
+        title=title,
+        model=model,
+        content=content,
+        content_file=content_file,
+        tags=tag,
+        no_tags=no_tags,
+    )
     with _session(url) as client:
         prompt = client.update_prompt(prompt_id, **fields)
     _emit(prompt, as_json, lambda p: f"Updated prompt {p['_id']}.")
@@ -256,7 +279,10 @@ def _session(url: str | None) -> Iterator[PromptCrafterClient]:
     The stored token goes only to the server that issued it, never to another `--url`.
     """
     stored = config.load()
-    client = PromptCrafterClient(url or (stored.url if stored else None))
+    try:
+        client = PromptCrafterClient(url or (stored.url if stored else None))
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--url") from None
     if stored is not None and stored.url == client.base_url:
         client.set_token(stored.token)
     try:
@@ -286,18 +312,24 @@ def _emit(data: Any, as_json: bool, human: Callable[[Any], RenderableType]) -> N
 def _read_text(path: Path | None, option: str) -> str:
     """The file's text, or stdin's for `-` or no file; an unreadable file is a usage error."""
     if path is None or str(path) == "-":
+        if sys.stdin.isatty():
+            typer.echo("Reading from the terminal; end with Ctrl-D.", err=True)
         return sys.stdin.read()
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise typer.BadParameter(f"cannot read {path}: {error.strerror}", param_hint=option) from None
+        raise typer.BadParameter(
+            f"cannot read {path}: {error.strerror}", param_hint=option
+        ) from None
     except UnicodeDecodeError:
         raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint=option) from None
 
 
 def _one_text(text: str | None, path: Path | None, option: str) -> str:
     if text is not None and path is not None:
-        raise typer.BadParameter(f"give {option} or {option}-file, not both.", param_hint=f"{option}-file")
+        raise typer.BadParameter(
+            f"give {option} or {option}-file, not both.", param_hint=f"{option}-file"
+        )
     return text if text is not None else _read_text(path, f"{option}-file")
 
 
@@ -321,7 +353,7 @@ def _changes(
     changes = {name: value for name, value in fields.items() if value is not None}
     if not changes:
         raise typer.BadParameter(
-            "nothing to change: give --title, --model, --content, --content-file, --tag or --no-tags."
+            "nothing to change: give --title, --model, --content, --content-file, --tag, --no-tags."
         )
     return changes
 
@@ -333,7 +365,9 @@ def _prompts_table(prompts: list[Json]) -> RenderableType:
     table.columns[0].no_wrap = True
     for prompt in prompts:
         tags = ", ".join(prompt["tags"])
-        table.add_row(*(Text(value) for value in (prompt["_id"], prompt["title"], prompt["model"], tags)))
+        table.add_row(
+            *(Text(value) for value in (prompt["_id"], prompt["title"], prompt["model"], tags))
+        )
     return table
 
 
@@ -361,7 +395,14 @@ def _logs_table(logs: list[Json], *, with_prompt: bool) -> RenderableType:
     for log in logs:
         prompt_cell = [log["promptId"]] if with_prompt else []
         score = "-" if log["score"] is None else str(log["score"])
-        cells = (log["_id"], *prompt_cell, log["modelUsed"], score, _short_time(log["createdAt"]), _preview(log["output"]))
+        cells = (
+            log["_id"],
+            *prompt_cell,
+            log["modelUsed"],
+            score,
+            _short_time(log["createdAt"]),
+            _preview(log["output"]),
+        )
         table.add_row(*(Text(cell) for cell in cells))
     return table
 

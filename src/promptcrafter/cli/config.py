@@ -22,7 +22,7 @@ class Credentials:
 
 
 def config_dir() -> Path:
-    """`$PROMPTCRAFTER_CONFIG_DIR`, else `$XDG_CONFIG_HOME/promptcrafter`, else `~/.config/promptcrafter`."""
+    """$PROMPTCRAFTER_CONFIG_DIR, or $XDG_CONFIG_HOME/promptcrafter, or ~/.config/promptcrafter."""
     explicit = os.environ.get(CONFIG_DIR_ENV)
     if explicit:
         return Path(explicit)

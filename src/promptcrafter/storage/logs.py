@@ -29,8 +29,9 @@ COLUMNS = (
 def to_api(row: Row[Any]) -> dict[str, Any]:
     """A stored log as the API shows it."""
     score = row.score
-    if score is not None and row.score_is_integer:
-        score = int(score)
+    if score is not None:
+        # SQLite may hand a whole REAL back as an integer; the flag says what was sent.
+        score = int(score) if row.score_is_integer else float(score)
     return {
         "_id": row.id,
         "promptId": row.prompt_id,

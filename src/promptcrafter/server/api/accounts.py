@@ -56,6 +56,6 @@ def log_in(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response
 
 
 @router.get("/me", response_model=UserRead, responses=errors(400, 401))
-def me(user: CurrentUser, _query: NoQuery) -> Response:
+async def me(user: CurrentUser, _query: NoQuery) -> Response:
     """The caller's account."""
     return JSONResponse(user)

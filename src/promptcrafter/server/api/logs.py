@@ -12,7 +12,6 @@ from promptcrafter.errors import Forbidden, Invalid, NotFound
 from promptcrafter.schemas import LogCreate, LogRead, is_valid_id
 from promptcrafter.server.deps import (
     CurrentUser,
-    Db,
     RawBody,
     ServicesDep,
     owned_log_id,
@@ -35,32 +34,36 @@ ListQuery = Annotated[dict[str, list[str]], query_params("promptId")]
     responses=errors(400, 401, 404, 413),
     openapi_extra=body(LogCreate),
 )
-def create_log(user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db) -> Response:
+async def create_log(
+    user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
+) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
-    if prompts.owner_of(conn, prompt_id=request.prompt_id) != user["_id"]:
-        raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
-    log = logs.create(
-        conn,
-        owner_id=user["_id"],
-        prompt_id=request.prompt_id,
-        output=request.output,
-        model_used=request.model_used,
-        notes=request.notes,
-        score=request.score,
-    )
+    with services.db.transaction(write=True) as conn:
+        if prompts.owner_of(conn, prompt_id=request.prompt_id) != user["_id"]:
+            raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
+        log = logs.create(
+            conn,
+            owner_id=user["_id"],
+            prompt_id=request.prompt_id,
+            output=request.output,
+            model_used=request.model_used,
+            notes=request.notes,
+            score=request.score,
+        )
     return JSONResponse(log, status_code=201)
 
 
 @router.get("", response_model=list[LogRead], responses=errors(400, 401, 403, 404))
-def list_logs(user: CurrentUser, params: ListQuery, conn: Db, services: ServicesDep) -> Response:
+async def list_logs(user: CurrentUser, params: ListQuery, services: ServicesDep) -> Response:
     """All the caller's logs, or one prompt's with `promptId`; oldest first."""
     if "promptId" not in params:
         return json_array(logs.list_for_owner(services.db, owner_id=user["_id"]))
     values = params["promptId"]
     if len(values) != 1 or not is_valid_id(values[0]):
         raise Invalid(messages.LOGS_PROMPT_ID_INVALID)
-    owner = prompts.owner_of(conn, prompt_id=values[0])
+    with services.db.transaction(write=False) as conn:
+        owner = prompts.owner_of(conn, prompt_id=values[0])
     if owner is None:
         raise NotFound(messages.LOGS_PROMPT_NOT_FOUND)
     if owner != user["_id"]:
@@ -69,8 +72,11 @@ def list_logs(user: CurrentUser, params: ListQuery, conn: Db, services: Services
 
 
 @router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))
-def delete_log(log_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+async def delete_log(
+    log_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
+) -> Response:
     """Delete one of the caller's logs."""
-    owned_log_id(conn, user=user, log_id=log_id)
-    logs.delete_one(conn, log_id=log_id)
+    with services.db.transaction(write=True) as conn:
+        owned_log_id(conn, user=user, log_id=log_id)
+        logs.delete_one(conn, log_id=log_id)
     return Response(status_code=204)

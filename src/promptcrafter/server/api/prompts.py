@@ -12,7 +12,6 @@ from promptcrafter.errors import NotFound
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
 from promptcrafter.server.deps import (
     CurrentUser,
-    Db,
     RawBody,
     ServicesDep,
     owned_prompt,
@@ -36,29 +35,35 @@ ONE = "/{prompt_id:path}"
     responses=errors(400, 401, 413),
     openapi_extra=body(PromptCreate),
 )
-def create_prompt(user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db) -> Response:
+async def create_prompt(
+    user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
+) -> Response:
     """Save a prompt."""
     request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
-    prompt = prompts.create(conn, owner_id=user["_id"], **request.model_dump())
+    with services.db.transaction(write=True) as conn:
+        prompt = prompts.create(conn, owner_id=user["_id"], **request.model_dump())
     return JSONResponse(prompt, status_code=201)
 
 
 @router.get("", response_model=list[PromptRead], responses=errors(400, 401))
-def list_prompts(user: CurrentUser, _query: NoQuery, services: ServicesDep) -> Response:
+async def list_prompts(user: CurrentUser, _query: NoQuery, services: ServicesDep) -> Response:
     """The caller's prompts, oldest first."""
     return json_array(prompts.list_for_owner(services.db, owner_id=user["_id"]))
 
 
 @router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
-def get_prompt(prompt_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+async def get_prompt(
+    prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
+) -> Response:
     """One of the caller's prompts."""
-    prompt = owned_prompt(
-        conn,
-        user=user,
-        prompt_id=prompt_id,
-        bad_id=messages.PROMPT_READ_BAD_ID,
-        forbidden=messages.PROMPT_READ_FORBIDDEN,
-    )
+    with services.db.transaction(write=False) as conn:
+        prompt = owned_prompt(
+            conn,
+            user=user,
+            prompt_id=prompt_id,
+            bad_id=messages.PROMPT_READ_BAD_ID,
+            forbidden=messages.PROMPT_READ_FORBIDDEN,
+        )
     return JSONResponse(prompt)
 
 
@@ -68,33 +73,37 @@ def get_prompt(prompt_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> 
     responses=errors(400, 401, 403, 404, 413),
     openapi_extra=body(PromptUpdate),
 )
-def update_prompt(
-    prompt_id: str, user: CurrentUser, _query: NoQuery, raw: RawBody, conn: Db
+async def update_prompt(
+    prompt_id: str, user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
 ) -> Response:
     """Change some of a prompt's fields; tags replace the old list."""
-    prompt = owned_prompt(
-        conn,
-        user=user,
-        prompt_id=prompt_id,
-        bad_id=messages.PROMPT_BAD_ID,
-        forbidden=messages.PROMPT_FORBIDDEN,
-    )
-    request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
-    updated = prompts.update_fields(conn, prompt=prompt, changes=request.changes())
-    if updated is None:
+    with services.db.transaction(write=True) as conn:
+        prompt = owned_prompt(
+            conn,
+            user=user,
+            prompt_id=prompt_id,
+            bad_id=messages.PROMPT_BAD_ID,
+            forbidden=messages.PROMPT_FORBIDDEN,
+        )
+        request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
+        updated = prompts.update_fields(conn, prompt=prompt, changes=request.changes())
+    if updated is None:  # deleted by a concurrent request after the lookup
         raise NotFound(messages.PROMPT_NOT_FOUND)
     return JSONResponse(updated)
 
 
 @router.delete(ONE, status_code=204, responses=errors(400, 401, 403, 404))
-def delete_prompt(prompt_id: str, user: CurrentUser, _query: NoQuery, conn: Db) -> Response:
+async def delete_prompt(
+    prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
+) -> Response:
     """Delete a prompt and its logs."""
-    owned_prompt(
-        conn,
-        user=user,
-        prompt_id=prompt_id,
-        bad_id=messages.PROMPT_BAD_ID,
-        forbidden=messages.PROMPT_FORBIDDEN,
-    )
-    prompts.delete_one(conn, prompt_id=prompt_id)
+    with services.db.transaction(write=True) as conn:
+        owned_prompt(
+            conn,
+            user=user,
+            prompt_id=prompt_id,
+            bad_id=messages.PROMPT_BAD_ID,
+            forbidden=messages.PROMPT_FORBIDDEN,
+        )
+        prompts.delete_one(conn, prompt_id=prompt_id)
     return Response(status_code=204)

@@ -20,7 +20,7 @@ SearchQuery = Annotated[dict[str, list[str]], query_params("q")]
 
 
 @router.get("/search", response_model=list[PromptRead], responses=errors(400, 401))
-def search_prompts(user: CurrentUser, params: SearchQuery, services: ServicesDep) -> Response:
+async def search_prompts(user: CurrentUser, params: SearchQuery, services: ServicesDep) -> Response:
     """The caller's prompts containing every whitespace-separated term of `q`."""
     values = params.get("q", [])
     terms = values[0].split() if len(values) == 1 else []

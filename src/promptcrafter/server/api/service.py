@@ -21,6 +21,7 @@ PublicQuery = Annotated[dict[str, list[str]], query_params(public=True)]
 @router.get("/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC)
 def health(_query: PublicQuery, services: ServicesDep) -> Response:
     """Whether the server and its database answer."""
+    # A worker thread: connecting to an unreachable database may take a while.
     if not services.db.is_available():
         raise Unavailable(messages.DATABASE_UNAVAILABLE)
     return JSONResponse({"status": "ok"})
