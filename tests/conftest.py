@@ -67,7 +67,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return url
     url: str = request.getfixturevalue("postgres_url")
     database = Database(url)
-    with database.transaction(write=True) as conn:
+    with database.engine.begin() as conn:
         conn.execute(text("TRUNCATE users, prompts, logs, login_failures CASCADE"))
     database.close()
     return url

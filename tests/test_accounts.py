@@ -186,7 +186,7 @@ def test_passwords_are_stored_as_argon2id_hashes(client: TestClient, settings: A
     from promptcrafter.storage.tables import users
 
     database = Database(settings.database_url)
-    with database.transaction(write=False) as conn:
+    with database.engine.connect() as conn:
         stored = conn.execute(select(users.c.password_hash).where(users.c.id == user.id)).scalar_one()
     database.close()
     assert stored.startswith("$argon2id$")

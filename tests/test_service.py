@@ -120,12 +120,12 @@ def test_responses_carry_security_headers_and_request_id(client: TestClient, use
 
 def test_unexpected_failure_is_a_json_500_without_internals(client: TestClient, settings: Settings, user: User, caplog: pytest.LogCaptureFixture) -> None:
     database = Database(settings.database_url)
-    with database.transaction(write=True) as conn:
+    with database.engine.begin() as conn:
         conn.execute(text("ALTER TABLE logs RENAME TO logs_moved"))
     try:
         response = client.get("/logs", headers=user.headers)
     finally:
-        with database.transaction(write=True) as conn:
+        with database.engine.begin() as conn:
             conn.execute(text("ALTER TABLE logs_moved RENAME TO logs"))
         database.close()
     assert response.status_code == 500

@@ -15,9 +15,9 @@ def sign_up(db: Database, passwords: Passwords, tokens: Tokens, request: SignupR
     if not PASSWORD_MIN <= len(request.password) <= PASSWORD_MAX:
         raise Invalid(messages.PASSWORD_WEAK)
     password_hash = passwords.hash(request.password)
-    with db.transaction(write=True) as conn:
+    with db.transaction(write=True) as tx:
         user_id = users.create(
-            conn, name=request.name, email=request.email, password_hash=password_hash
+            tx, name=request.name, email=request.email, password_hash=password_hash
         )
     return tokens.issue(user_id)
 
@@ -27,28 +27,28 @@ def log_in(
 ) -> str:
     """A token for the account, unless the email is locked out or the password is wrong."""
     email_key = users.email_key(request.email)
-    with db.transaction(write=False) as conn:
+    with db.transaction(write=False) as tx:
         retry_after = login_throttle.locked_for(
-            conn,
+            tx,
             email_key=email_key,
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window,
         )
-        found = None if retry_after else users.credentials(conn, email=request.email)
+        found = None if retry_after else users.credentials(tx, email=request.email)
     if retry_after:
         raise TooManyRequests(messages.LOGIN_THROTTLED, retry_after=retry_after)
     user_id, password_hash = found or (None, None)
     # Unknown emails are checked against a dummy hash, so both answers take as long.
     valid = passwords.verify(password_hash, request.password)
     if user_id is None or password_hash is None or not valid:
-        with db.transaction(write=True) as conn:
+        with db.transaction(write=True) as tx:
             login_throttle.record_failure(
-                conn, email_key=email_key, window_seconds=settings.login_window
+                tx, email_key=email_key, window_seconds=settings.login_window
             )
         raise Unauthorized(messages.LOGIN_FAILED)
     new_hash = passwords.hash(request.password) if passwords.needs_rehash(password_hash) else None
-    with db.transaction(write=True) as conn:
-        login_throttle.clear(conn, email_key=email_key)
+    with db.transaction(write=True) as tx:
+        login_throttle.clear(tx, email_key=email_key)
         if new_hash:
-            users.set_password_hash(conn, user_id=user_id, password_hash=new_hash)
+            users.set_password_hash(tx, user_id=user_id, password_hash=new_hash)
     return tokens.issue(user_id)

@@ -13,13 +13,13 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Connection
 
 from promptcrafter import messages
 from promptcrafter.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
 from promptcrafter.schemas import is_valid_id
 from promptcrafter.server.services import Services
 from promptcrafter.storage import logs, prompts, users
+from promptcrafter.storage.database import Transaction
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -40,8 +40,8 @@ async def current_user(request: Request, services: ServicesDep) -> dict[str, Any
     user_id = services.tokens.user_id(token)
     user = None
     if user_id is not None:
-        with services.db.transaction(write=False) as conn:
-            user = users.get(conn, user_id=user_id)
+        with services.db.transaction(write=False) as tx:
+            user = users.get(tx, user_id=user_id)
     if user is None:
         raise Unauthorized(messages.TOKEN_INVALID)
     return user
@@ -109,13 +109,13 @@ def query_params(*allowed: str, public: bool = False) -> Any:
 
 
 def owned_prompt(
-    conn: Connection, *, user: dict[str, Any], prompt_id: str, bad_id: str, forbidden: str
+    tx: Transaction, *, user: dict[str, Any], prompt_id: str, bad_id: str, forbidden: str
 ) -> dict[str, Any]:
     """The caller's prompt: 400 `bad_id` for a malformed id, 404 when none has it, 403 `forbidden`
     when it is someone else's."""
     if not is_valid_id(prompt_id):
         raise Invalid(bad_id)
-    prompt = prompts.get(conn, prompt_id=prompt_id)
+    prompt = prompts.get(tx, prompt_id=prompt_id)
     if prompt is None:
         raise NotFound(messages.PROMPT_NOT_FOUND)
     if prompt["ownerId"] != user["_id"]:
@@ -123,11 +123,11 @@ def owned_prompt(
     return prompt
 
 
-def owned_log_id(conn: Connection, *, user: dict[str, Any], log_id: str) -> str:
+def owned_log_id(tx: Transaction, *, user: dict[str, Any], log_id: str) -> str:
     """The id of the caller's log: 400 malformed, 404 unknown, 403 someone else's."""
     if not is_valid_id(log_id):
         raise Invalid(messages.LOG_BAD_ID)
-    owner = logs.owner_of(conn, log_id=log_id)
+    owner = logs.owner_of(tx, log_id=log_id)
     if owner is None:
         raise NotFound(messages.LOG_NOT_FOUND)
     if owner != user["_id"]:

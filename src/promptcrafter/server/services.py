@@ -22,8 +22,8 @@ class Services:
         db = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         secret = settings.secret_key
         if secret is None:
-            with db.transaction(write=True) as conn:
-                secret = users.signing_secret(conn)
+            with db.transaction(write=True) as tx:
+                secret = users.signing_secret(tx)
         return cls(
             settings=settings,
             db=db,

@@ -1,14 +1,23 @@
-"""The engine and the unit of work: every query runs inside `Database.transaction`."""
+"""The engine and the unit of work: every query runs inside `Database.transaction`.
+
+Statements are written with SQLAlchemy Core and compiled once per dialect; they then run
+on the driver's own cursor. SQLAlchemy's per-execution bookkeeping costs several times
+more than an indexed lookup itself, and this service mostly does indexed lookups.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Executable, Row, create_engine, event, text
-from sqlalchemy.engine import make_url
+import psycopg
+from sqlalchemy import Engine, Executable, create_engine, event, text
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import SQLAlchemyError
+
+Record = dict[str, Any]
 
 
 def engine_url(url: str) -> str:
@@ -22,6 +31,87 @@ def engine_url(url: str) -> str:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://…")
 
 
+class Statement:
+    """A Core statement with named `bindparam`s, compiled once for each dialect it meets."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        """The statement as driver SQL for this dialect."""
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        return found
+
+
+class _Compiled:
+    """Driver SQL plus how to turn keyword parameters into what the driver expects."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        # Literals in the statement (CASE results, `+ 1`) become parameters with values.
+        self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
+        self.order = tuple(compiled.positiontup or ()) if dialect.positional else None
+
+    def parameters(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
+        values = {**self.defaults, **params} if self.defaults else params
+        if self.order is None:
+            return values
+        return tuple(values[name] for name in self.order)
+
+
+class Transaction:
+    """One open transaction on a driver connection; rows come back as dicts."""
+
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
+        self.connection = connection
+        self.dialect = dialect
+        self.dialect_name: str = dialect.name
+
+    def execute(self, statement: Statement, *, server_side: bool = False, **params: Any) -> Any:
+        """Run the statement and return the driver's cursor."""
+        compiled = statement.compiled(self.dialect)
+        # psycopg's ordinary cursor fetches the whole result; a named one reads it in batches.
+        named = server_side and self.dialect_name == "postgresql"
+        cursor = self.connection.cursor(name="batches") if named else self.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, compiled.parameters(params))
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
+
+    def run(self, statement: Statement, **params: Any) -> None:
+        """Run a statement that returns no rows."""
+        self.execute(statement, **params).close()
+
+    def first(self, statement: Statement, **params: Any) -> Record | None:
+        """The first row, or None."""
+        with closing(self.execute(statement, **params)) as cursor:
+            row = cursor.fetchone()
+            return None if row is None else dict(zip(_names(cursor), row, strict=True))
+
+    def scalar(self, statement: Statement, **params: Any) -> Any:
+        """The first column of the first row, or None."""
+        with closing(self.execute(statement, **params)) as cursor:
+            row = cursor.fetchone()
+            return None if row is None else row[0]
+
+    def batches(self, statement: Statement, *, size: int, **params: Any) -> Iterator[list[Record]]:
+        """All rows, `size` at a time, without holding the whole result."""
+        with closing(self.execute(statement, server_side=True, **params)) as cursor:
+            names = _names(cursor)
+            while rows := cursor.fetchmany(size):
+                yield [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _names(cursor: Any) -> list[str]:
+    return [column[0] for column in cursor.description]
+
+
 class Database:
     """Owns the connection pool; hands out one transaction per request or command."""
 
@@ -30,23 +120,29 @@ class Database:
         self.dialect: str = self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[Connection]:
-        """A connection in a transaction, committed on success and rolled back on error.
+    def transaction(self, *, write: bool) -> Iterator[Transaction]:
+        """A transaction, committed on success and rolled back on error.
 
         On SQLite a writing transaction takes the write lock up front (BEGIN IMMEDIATE), so
         concurrent writers wait on the busy timeout instead of failing on a lock upgrade.
         """
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_write=write)
-            with conn.begin():
-                yield conn
+        pooled = self.engine.raw_connection()
+        connection = pooled.driver_connection
+        try:
+            if self.dialect == "sqlite":
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            yield Transaction(connection, self.engine.dialect)
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            pooled.close()
 
-    def stream(self, statement: Executable, *, batch_size: int = 500) -> Iterator[Sequence[Row[Any]]]:
-        """The statement's rows in batches, without loading the whole result."""
-        with self.engine.connect() as conn:
-            with conn.begin():
-                result = conn.execution_options(yield_per=batch_size).execute(statement)
-                yield from result.partitions()
+    def stream(self, statement: Statement, *, size: int = 500, **params: Any) -> Iterator[list[Record]]:
+        """The statement's rows in batches, read in a transaction of their own."""
+        with self.transaction(write=False) as tx:
+            yield from tx.batches(statement, size=size, **params)
 
     def is_available(self) -> bool:
         """Whether the database answers a trivial query."""
@@ -63,18 +159,20 @@ class Database:
 
 
 def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
+    # Transactions always end in commit or rollback, so the pool need not reset connections.
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20)
+        return create_engine(url, pool_size=10, max_overflow=20, pool_reset_on_return=None)
     engine = create_engine(
         url,
         pool_size=10,
         max_overflow=30,
+        pool_reset_on_return=None,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
     )
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Transactions are begun explicitly below, so the driver must not begin its own.
+        # Transactions are begun explicitly, so the driver must not begin its own.
         dbapi_connection.isolation_level = None
         for pragma in (
             "PRAGMA journal_mode=WAL",
@@ -87,8 +185,13 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
             dbapi_connection.execute(pragma)
 
     @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get("sqlite_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    def _begin(conn: Any) -> None:
+        # SQLAlchemy's own connections (migrations, health checks) still need a BEGIN.
+        conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def is_integrity_error(error: Exception) -> bool:
+    """Whether a driver error is a constraint violation (unique, foreign key, not null)."""
+    return isinstance(error, sqlite3.IntegrityError | psycopg.errors.IntegrityError)

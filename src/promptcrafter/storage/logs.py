@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
-from promptcrafter.storage.database import Database
+from promptcrafter.storage.database import Database, Record, Statement, Transaction, is_integrity_error
 from promptcrafter.storage.tables import logs
 from promptcrafter.storage.values import iso, new_id, now_ms
 
@@ -24,27 +23,38 @@ COLUMNS = (
     logs.c.score_is_integer,
     logs.c.created_at,
 )
+_INSERT = Statement(
+    insert(logs).values({column.name: bindparam(column.name) for column in (*COLUMNS, logs.c.owner_id)})
+)
+_OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
+_DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
+_BY_OWNER = Statement(
+    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")).order_by(logs.c.created_at, logs.c.id)
+)
+_BY_PROMPT = Statement(
+    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")).order_by(logs.c.created_at, logs.c.id)
+)
 
 
-def to_api(row: Row[Any]) -> dict[str, Any]:
+def to_api(row: Record) -> dict[str, Any]:
     """A stored log as the API shows it."""
-    score = row.score
+    score = row["score"]
     if score is not None:
         # SQLite may hand a whole REAL back as an integer; the flag says what was sent.
-        score = int(score) if row.score_is_integer else float(score)
+        score = int(score) if row["score_is_integer"] else float(score)
     return {
-        "_id": row.id,
-        "promptId": row.prompt_id,
-        "output": row.output,
-        "notes": row.notes,
-        "modelUsed": row.model_used,
+        "_id": row["id"],
+        "promptId": row["prompt_id"],
+        "output": row["output"],
+        "notes": row["notes"],
+        "modelUsed": row["model_used"],
         "score": score,
-        "createdAt": iso(row.created_at),
+        "createdAt": iso(row["created_at"]),
     }
 
 
 def create(
-    conn: Connection,
+    tx: Transaction,
     *,
     owner_id: str,
     prompt_id: str,
@@ -54,7 +64,7 @@ def create(
     score: float | None,
 ) -> dict[str, Any]:
     """Store a log for a prompt the caller owns and return it."""
-    values = {
+    row = {
         "id": new_id("log"),
         "prompt_id": prompt_id,
         "owner_id": owner_id,
@@ -66,37 +76,36 @@ def create(
         "created_at": now_ms(),
     }
     try:
-        row = conn.execute(insert(logs).values(values).returning(*COLUMNS)).one()
-    except IntegrityError:
-        # The prompt was deleted between the ownership check and this insert.
-        raise NotFound(messages.LOG_PROMPT_INACCESSIBLE) from None
+        tx.run(_INSERT, **row)
+    except Exception as error:
+        if is_integrity_error(error):
+            # The prompt was deleted between the ownership check and this insert.
+            raise NotFound(messages.LOG_PROMPT_INACCESSIBLE) from None
+        raise
     return to_api(row)
 
 
-def owner_of(conn: Connection, *, log_id: str) -> str | None:
+def owner_of(tx: Transaction, *, log_id: str) -> str | None:
     """The id of the log's owner, or None when there is no such log."""
-    return conn.execute(select(logs.c.owner_id).where(logs.c.id == log_id)).scalar_one_or_none()
+    owner: str | None = tx.scalar(_OWNER, log_id=log_id)
+    return owner
 
 
-def delete_one(conn: Connection, *, log_id: str) -> None:
+def delete_one(tx: Transaction, *, log_id: str) -> None:
     """Delete one log."""
-    conn.execute(delete(logs).where(logs.c.id == log_id))
+    tx.run(_DELETE, log_id=log_id)
 
 
-def list_for_owner(db: Database, *, owner_id: str) -> Iterator[Sequence[dict[str, Any]]]:
+def list_for_owner(db: Database, *, owner_id: str) -> Iterator[list[dict[str, Any]]]:
     """All the owner's logs, oldest first, in batches."""
-    query = select(*COLUMNS).where(logs.c.owner_id == owner_id).order_by(logs.c.created_at, logs.c.id)
-    return _stream(db, query)
+    return _stream(db, _BY_OWNER, owner_id=owner_id)
 
 
-def list_for_prompt(db: Database, *, prompt_id: str) -> Iterator[Sequence[dict[str, Any]]]:
+def list_for_prompt(db: Database, *, prompt_id: str) -> Iterator[list[dict[str, Any]]]:
     """One prompt's logs, oldest first, in batches."""
-    query = (
-        select(*COLUMNS).where(logs.c.prompt_id == prompt_id).order_by(logs.c.created_at, logs.c.id)
-    )
-    return _stream(db, query)
+    return _stream(db, _BY_PROMPT, prompt_id=prompt_id)
 
 
-def _stream(db: Database, query: Any) -> Iterator[Sequence[dict[str, Any]]]:
-    for rows in db.stream(query):
+def _stream(db: Database, statement: Statement, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    for rows in db.stream(statement, **params):
         yield [to_api(row) for row in rows]

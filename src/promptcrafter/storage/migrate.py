@@ -25,7 +25,7 @@ def alembic_config() -> Config:
 def upgrade(database: Database, revision: str = "head") -> None:
     """Apply every pending migration; safe when several servers start at once."""
     config = alembic_config()
-    with database.transaction(write=True) as conn:
+    with database.engine.begin() as conn:
         if database.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = conn
@@ -35,6 +35,6 @@ def upgrade(database: Database, revision: str = "head") -> None:
 def downgrade(database: Database, revision: str) -> None:
     """Revert to an earlier revision (`base` for an empty database)."""
     config = alembic_config()
-    with database.transaction(write=True) as conn:
+    with database.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, revision)

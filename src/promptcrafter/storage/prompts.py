@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, Select, case, delete, insert, select, update
+from sqlalchemy import bindparam, case, delete, insert, select, update
 
-from promptcrafter.storage.database import Database
+from promptcrafter.storage.database import Database, Record, Statement, Transaction
 from promptcrafter.storage.tables import prompts
 from promptcrafter.storage.values import iso, new_id, now_ms
 
@@ -22,27 +22,60 @@ COLUMNS = (
     prompts.c.created_at,
     prompts.c.updated_at,
 )
+_FOLDED = ("title_folded", "tags_folded", "search_folded")
+_EDITABLE = ("title", "content", "model", "tags", *_FOLDED)
+
+_INSERT = Statement(
+    insert(prompts)
+    .values({name: bindparam(name) for name in ("id", "owner_id", "created_at", "updated_at", *_EDITABLE)})
+    .returning(*COLUMNS)
+)
+_GET = Statement(select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")))
+_OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
+_NOW = bindparam("now")
+_UPDATE = Statement(
+    update(prompts)
+    .where(prompts.c.id == bindparam("prompt_id"))
+    .values(
+        {
+            **{name: bindparam(name) for name in _EDITABLE},
+            # Two edits within one millisecond must still move updatedAt strictly forward.
+            "updated_at": case((prompts.c.updated_at >= _NOW, prompts.c.updated_at + 1), else_=_NOW),
+        }
+    )
+    .returning(*COLUMNS)
+)
+_DELETE = Statement(delete(prompts).where(prompts.c.id == bindparam("prompt_id")))
+_LIST = Statement(
+    select(*COLUMNS)
+    .where(prompts.c.owner_id == bindparam("owner_id"))
+    .order_by(prompts.c.created_at, prompts.c.id)
+)
 
 
-def to_api(row: Row[Any]) -> dict[str, Any]:
+def to_api(row: Record) -> dict[str, Any]:
     """A stored prompt as the API shows it."""
     return {
-        "_id": row.id,
-        "ownerId": row.owner_id,
-        "title": row.title,
-        "content": row.content,
-        "model": row.model,
-        "tags": orjson.loads(row.tags),
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
+        "_id": row["id"],
+        "ownerId": row["owner_id"],
+        "title": row["title"],
+        "content": row["content"],
+        "model": row["model"],
+        "tags": orjson.loads(row["tags"]),
+        "createdAt": iso(row["created_at"]),
+        "updatedAt": iso(row["updated_at"]),
     }
 
 
-def _folded(title: str, content: str, tags: list[str]) -> dict[str, str]:
+def _editable(title: str, content: str, model: str, tags: list[str]) -> dict[str, str]:
     # Terms never contain whitespace, so newline separators cannot create false matches.
     tags_folded = "\n".join(tag.casefold() for tag in tags)
     title_folded = title.casefold()
     return {
+        "title": title,
+        "content": content,
+        "model": model,
+        "tags": orjson.dumps(tags).decode(),
         "title_folded": title_folded,
         "tags_folded": tags_folded,
         "search_folded": f"{title_folded}\n{tags_folded}\n{content.casefold()}",
@@ -50,78 +83,57 @@ def _folded(title: str, content: str, tags: list[str]) -> dict[str, str]:
 
 
 def create(
-    conn: Connection, *, owner_id: str, title: str, content: str, model: str, tags: list[str]
+    tx: Transaction, *, owner_id: str, title: str, content: str, model: str, tags: list[str]
 ) -> dict[str, Any]:
     """Store a new prompt and return it."""
     created = now_ms()
-    values = {
-        "id": new_id("prompt"),
-        "owner_id": owner_id,
-        "title": title,
-        "content": content,
-        "model": model,
-        "tags": orjson.dumps(tags).decode(),
-        "created_at": created,
-        "updated_at": created,
-        **_folded(title, content, tags),
-    }
-    row = conn.execute(insert(prompts).values(values).returning(*COLUMNS)).one()
+    row = tx.first(
+        _INSERT,
+        id=new_id("prompt"),
+        owner_id=owner_id,
+        created_at=created,
+        updated_at=created,
+        **_editable(title, content, model, tags),
+    )
+    assert row is not None
     return to_api(row)
 
 
-def get(conn: Connection, *, prompt_id: str) -> dict[str, Any] | None:
+def get(tx: Transaction, *, prompt_id: str) -> dict[str, Any] | None:
     """A prompt by id, whoever owns it (callers check ownership), or None."""
-    row = conn.execute(select(*COLUMNS).where(prompts.c.id == prompt_id)).first()
+    row = tx.first(_GET, prompt_id=prompt_id)
     return to_api(row) if row else None
 
 
-def owner_of(conn: Connection, *, prompt_id: str) -> str | None:
+def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
     """The id of the prompt's owner, or None when there is no such prompt."""
-    return conn.execute(
-        select(prompts.c.owner_id).where(prompts.c.id == prompt_id)
-    ).scalar_one_or_none()
+    owner: str | None = tx.scalar(_OWNER, prompt_id=prompt_id)
+    return owner
 
 
-def update_fields(
-    conn: Connection, *, prompt: dict[str, Any], changes: dict[str, Any]
-) -> dict[str, Any] | None:
+def update_fields(tx: Transaction, *, prompt: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any] | None:
     """Apply the changed fields; None when the prompt vanished meanwhile."""
     merged = {**prompt, **changes}
-    now = now_ms()
-    # Two edits within one millisecond must still move updatedAt strictly forward.
-    updated_at = case((prompts.c.updated_at >= now, prompts.c.updated_at + 1), else_=now)
-    row = conn.execute(
-        update(prompts)
-        .where(prompts.c.id == prompt["_id"])
-        .values(
-            title=merged["title"],
-            content=merged["content"],
-            model=merged["model"],
-            tags=orjson.dumps(merged["tags"]).decode(),
-            updated_at=updated_at,
-            **_folded(merged["title"], merged["content"], merged["tags"]),
-        )
-        .returning(*COLUMNS)
-    ).first()
+    row = tx.first(
+        _UPDATE,
+        prompt_id=prompt["_id"],
+        now=now_ms(),
+        **_editable(merged["title"], merged["content"], merged["model"], merged["tags"]),
+    )
     return to_api(row) if row else None
 
 
-def delete_one(conn: Connection, *, prompt_id: str) -> None:
+def delete_one(tx: Transaction, *, prompt_id: str) -> None:
     """Delete a prompt; its logs go with it (ON DELETE CASCADE)."""
-    conn.execute(delete(prompts).where(prompts.c.id == prompt_id))
+    tx.run(_DELETE, prompt_id=prompt_id)
 
 
-def list_for_owner(db: Database, *, owner_id: str) -> Iterator[Sequence[dict[str, Any]]]:
+def list_for_owner(db: Database, *, owner_id: str) -> Iterator[list[dict[str, Any]]]:
     """The owner's prompts, oldest first, in batches."""
-    query = (
-        select(*COLUMNS)
-        .where(prompts.c.owner_id == owner_id)
-        .order_by(prompts.c.created_at, prompts.c.id)
-    )
-    return stream(db, query)
+    return stream(db, _LIST, owner_id=owner_id)
 
 
-def stream(db: Database, query: Select[Any]) -> Iterator[Sequence[dict[str, Any]]]:
-    """Run a query selecting COLUMNS and yield its prompts in API form, in batches."""
-    for rows in db.stream(query):
+def stream(db: Database, statement: Statement, **params: Any) -> Iterator[list[dict[str, Any]]]:
+    """Run a statement selecting COLUMNS and yield its prompts in API form, in batches."""
+    for rows in db.stream(statement, **params):
         yield [to_api(row) for row in rows]

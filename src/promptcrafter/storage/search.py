@@ -7,12 +7,15 @@ than a trigram and any Unicode text still give correct results.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -24,49 +27,59 @@ from sqlalchemy import (
 )
 
 from promptcrafter.storage import prompts as prompt_store
-from promptcrafter.storage.database import Database
+from promptcrafter.storage.database import Database, Statement
 from promptcrafter.storage.tables import prompts
 
 TRIGRAM = 3
 
 
-def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[Sequence[dict[str, Any]]]:
+def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[list[dict[str, Any]]]:
     """The owner's prompts containing every term, best group first, then newest first."""
     folded = [term.casefold() for term in terms]
-    contains = _contains_sqlite if db.dialect == "sqlite" else _contains_postgres
-    in_title = or_(false(), *(contains(prompts.c.title_folded, term) for term in folded))
-    in_tags = or_(false(), *(contains(prompts.c.tags_folded, term) for term in folded))
-    conditions = [prompts.c.owner_id == owner_id]
-    conditions += [contains(prompts.c.search_folded, term) for term in folded]
-    if db.dialect == "sqlite":
-        conditions += _fts_candidates(folded)
+    long_terms = [term for term in folded if len(term) >= TRIGRAM]
+    params: dict[str, Any] = {"owner_id": owner_id}
+    for index, term in enumerate(folded):
+        params[f"term_{index}"] = term
+        params[f"pattern_{index}"] = "%" + _escape_like(term) + "%"
+    if long_terms:
+        params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
+    statement = _statement(db.dialect, len(folded), bool(long_terms))
+    return prompt_store.stream(db, statement, **params)
+
+
+@lru_cache(maxsize=64)
+def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statement:
+    """The search query for a number of terms; built once per shape."""
+    terms = [bindparam(f"term_{index}") for index in range(term_count)]
+    if dialect == "sqlite":
+        def contains(column: Any, index: int) -> ColumnElement[bool]:
+            return func.instr(column, terms[index]) > 0
+
+        conditions = [contains(prompts.c.search_folded, i) for i in range(term_count)]
+        if use_trigram_index:
+            matching = (
+                select(literal_column("rowid"))
+                .select_from(table("prompts_search"))
+                .where(text("prompts_search MATCH :phrases"))
+            )
+            conditions.append(prompts.c.seq.in_(matching))
+    else:
+        def contains(column: Any, index: int) -> ColumnElement[bool]:
+            return func.strpos(column, terms[index]) > 0
+
+        # A plain LIKE (backslash escapes) is what the pg_trgm index can serve.
+        conditions = [
+            prompts.c.search_folded.like(bindparam(f"pattern_{i}")) for i in range(term_count)
+        ]
+    in_title = or_(false(), *(contains(prompts.c.title_folded, i) for i in range(term_count)))
+    in_tags = or_(false(), *(contains(prompts.c.tags_folded, i) for i in range(term_count)))
     group = case((in_title, 0), (in_tags, 1), else_=2)
-    query = (
+    return Statement(
         select(*prompt_store.COLUMNS)
-        .where(and_(*conditions))
+        .where(and_(prompts.c.owner_id == bindparam("owner_id"), *conditions))
         .order_by(group, prompts.c.updated_at.desc(), prompts.c.id.desc())
     )
-    return prompt_store.stream(db, query)
 
 
-def _contains_sqlite(column: Any, term: str) -> ColumnElement[bool]:
-    return func.instr(column, term) > 0
-
-
-def _contains_postgres(column: Any, term: str) -> ColumnElement[bool]:
-    # A plain LIKE with backslash escapes is what the pg_trgm index can serve.
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.like(f"%{escaped}%")
-
-
-def _fts_candidates(folded: list[str]) -> list[ColumnElement[bool]]:
-    long_terms = [term for term in folded if len(term) >= TRIGRAM]
-    if not long_terms:
-        return []
-    phrases = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-    matching = (
-        select(literal_column("rowid"))
-        .select_from(table("prompts_search"))
-        .where(text("prompts_search MATCH :phrases").bindparams(phrases=phrases))
-    )
-    return [prompts.c.seq.in_(matching)]
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -5,14 +5,44 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from promptcrafter import messages
 from promptcrafter.errors import Conflict
+from promptcrafter.storage.database import Statement, Transaction, is_integrity_error
 from promptcrafter.storage.tables import server_secrets, users
 from promptcrafter.storage.values import iso, new_id, now_ms
+
+_INSERT = Statement(
+    insert(users).values(
+        {column: bindparam(column) for column in ("id", "name", "email", "email_key", "password_hash", "created_at")}
+    )
+)
+_CREDENTIALS = Statement(
+    select(users.c.id, users.c.password_hash).where(users.c.email_key == bindparam("email_key"))
+)
+_SET_HASH = Statement(
+    update(users).where(users.c.id == bindparam("user_id")).values(password_hash=bindparam("password_hash"))
+)
+_GET = Statement(
+    select(users.c.id, users.c.name, users.c.email, users.c.created_at).where(
+        users.c.id == bindparam("user_id")
+    )
+)
+_SECRET = Statement(select(server_secrets.c.value).where(server_secrets.c.name == bindparam("name")))
+_SECRET_INSERTS = {
+    "postgresql": Statement(
+        postgresql.insert(server_secrets)
+        .values(name=bindparam("name"), value=bindparam("value"))
+        .on_conflict_do_nothing(index_elements=["name"])
+    ),
+    "sqlite": Statement(
+        sqlite.insert(server_secrets)
+        .values(name=bindparam("name"), value=bindparam("value"))
+        .on_conflict_do_nothing(index_elements=["name"])
+    ),
+}
 
 
 def email_key(email: str) -> str:
@@ -20,58 +50,47 @@ def email_key(email: str) -> str:
     return email.lower()
 
 
-def create(conn: Connection, *, name: str, email: str, password_hash: str) -> str:
+def create(tx: Transaction, *, name: str, email: str, password_hash: str) -> str:
     """Create an account and return its id; Conflict when the email is taken."""
     user_id = new_id("user")
     try:
-        conn.execute(
-            insert(users).values(
-                id=user_id,
-                name=name,
-                email=email,
-                email_key=email_key(email),
-                password_hash=password_hash,
-                created_at=now_ms(),
-            )
+        tx.run(
+            _INSERT,
+            id=user_id,
+            name=name,
+            email=email,
+            email_key=email_key(email),
+            password_hash=password_hash,
+            created_at=now_ms(),
         )
-    except IntegrityError:
-        raise Conflict(messages.EMAIL_TAKEN) from None
+    except Exception as error:
+        if is_integrity_error(error):
+            raise Conflict(messages.EMAIL_TAKEN) from None
+        raise
     return user_id
 
 
-def credentials(conn: Connection, *, email: str) -> tuple[str, str] | None:
+def credentials(tx: Transaction, *, email: str) -> tuple[str, str] | None:
     """The id and password hash of the account with this email, if any."""
-    row = conn.execute(
-        select(users.c.id, users.c.password_hash).where(users.c.email_key == email_key(email))
-    ).first()
-    return (row.id, row.password_hash) if row else None
+    row = tx.first(_CREDENTIALS, email_key=email_key(email))
+    return (row["id"], row["password_hash"]) if row else None
 
 
-def set_password_hash(conn: Connection, *, user_id: str, password_hash: str) -> None:
+def set_password_hash(tx: Transaction, *, user_id: str, password_hash: str) -> None:
     """Replace a stored hash, when its parameters were strengthened."""
-    conn.execute(users.update().where(users.c.id == user_id).values(password_hash=password_hash))
+    tx.run(_SET_HASH, user_id=user_id, password_hash=password_hash)
 
 
-def get(conn: Connection, *, user_id: str) -> dict[str, Any] | None:
+def get(tx: Transaction, *, user_id: str) -> dict[str, Any] | None:
     """The public view of an account, or None when it does not exist."""
-    row = conn.execute(
-        select(users.c.id, users.c.name, users.c.email, users.c.created_at).where(
-            users.c.id == user_id
-        )
-    ).first()
+    row = tx.first(_GET, user_id=user_id)
     if row is None:
         return None
-    return {"_id": row.id, "name": row.name, "email": row.email, "createdAt": iso(row.created_at)}
+    return {"_id": row["id"], "name": row["name"], "email": row["email"], "createdAt": iso(row["created_at"])}
 
 
-def signing_secret(conn: Connection) -> str:
+def signing_secret(tx: Transaction) -> str:
     """The token signing key shared by every server on this database, made on first use."""
-    insert_ = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    conn.execute(
-        insert_(server_secrets)
-        .values(name="jwt_secret", value=secrets.token_urlsafe(48))
-        .on_conflict_do_nothing(index_elements=["name"])
-    )
-    return conn.execute(
-        select(server_secrets.c.value).where(server_secrets.c.name == "jwt_secret")
-    ).scalar_one()
+    tx.run(_SECRET_INSERTS[tx.dialect_name], name="jwt_secret", value=secrets.token_urlsafe(48))
+    secret: str = tx.scalar(_SECRET, name="jwt_secret")
+    return secret

@@ -39,11 +39,11 @@ async def create_log(
 ) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
-    with services.db.transaction(write=True) as conn:
-        if prompts.owner_of(conn, prompt_id=request.prompt_id) != user["_id"]:
+    with services.db.transaction(write=True) as tx:
+        if prompts.owner_of(tx, prompt_id=request.prompt_id) != user["_id"]:
             raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
         log = logs.create(
-            conn,
+            tx,
             owner_id=user["_id"],
             prompt_id=request.prompt_id,
             output=request.output,
@@ -62,8 +62,8 @@ async def list_logs(user: CurrentUser, params: ListQuery, services: ServicesDep)
     values = params["promptId"]
     if len(values) != 1 or not is_valid_id(values[0]):
         raise Invalid(messages.LOGS_PROMPT_ID_INVALID)
-    with services.db.transaction(write=False) as conn:
-        owner = prompts.owner_of(conn, prompt_id=values[0])
+    with services.db.transaction(write=False) as tx:
+        owner = prompts.owner_of(tx, prompt_id=values[0])
     if owner is None:
         raise NotFound(messages.LOGS_PROMPT_NOT_FOUND)
     if owner != user["_id"]:
@@ -76,7 +76,7 @@ async def delete_log(
     log_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
 ) -> Response:
     """Delete one of the caller's logs."""
-    with services.db.transaction(write=True) as conn:
-        owned_log_id(conn, user=user, log_id=log_id)
-        logs.delete_one(conn, log_id=log_id)
+    with services.db.transaction(write=True) as tx:
+        owned_log_id(tx, user=user, log_id=log_id)
+        logs.delete_one(tx, log_id=log_id)
     return Response(status_code=204)

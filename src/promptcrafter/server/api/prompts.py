@@ -40,8 +40,8 @@ async def create_prompt(
 ) -> Response:
     """Save a prompt."""
     request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
-    with services.db.transaction(write=True) as conn:
-        prompt = prompts.create(conn, owner_id=user["_id"], **request.model_dump())
+    with services.db.transaction(write=True) as tx:
+        prompt = prompts.create(tx, owner_id=user["_id"], **request.model_dump())
     return JSONResponse(prompt, status_code=201)
 
 
@@ -56,9 +56,9 @@ async def get_prompt(
     prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
 ) -> Response:
     """One of the caller's prompts."""
-    with services.db.transaction(write=False) as conn:
+    with services.db.transaction(write=False) as tx:
         prompt = owned_prompt(
-            conn,
+            tx,
             user=user,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_READ_BAD_ID,
@@ -77,16 +77,16 @@ async def update_prompt(
     prompt_id: str, user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
 ) -> Response:
     """Change some of a prompt's fields; tags replace the old list."""
-    with services.db.transaction(write=True) as conn:
+    with services.db.transaction(write=True) as tx:
         prompt = owned_prompt(
-            conn,
+            tx,
             user=user,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_BAD_ID,
             forbidden=messages.PROMPT_FORBIDDEN,
         )
         request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
-        updated = prompts.update_fields(conn, prompt=prompt, changes=request.changes())
+        updated = prompts.update_fields(tx, prompt=prompt, changes=request.changes())
     if updated is None:  # deleted by a concurrent request after the lookup
         raise NotFound(messages.PROMPT_NOT_FOUND)
     return JSONResponse(updated)
@@ -97,13 +97,13 @@ async def delete_prompt(
     prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
 ) -> Response:
     """Delete a prompt and its logs."""
-    with services.db.transaction(write=True) as conn:
+    with services.db.transaction(write=True) as tx:
         owned_prompt(
-            conn,
+            tx,
             user=user,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_BAD_ID,
             forbidden=messages.PROMPT_FORBIDDEN,
         )
-        prompts.delete_one(conn, prompt_id=prompt_id)
+        prompts.delete_one(tx, prompt_id=prompt_id)
     return Response(status_code=204)
