@@ -1,14 +1,17 @@
-"""Request dependencies: services, the caller, the raw body, query parameters, lookups.
+"""Request dependencies: who is calling and with what, the raw body, lookups.
+
+Each route takes one dependency that does all the per-request checks (authentication,
+query parameters), because every FastAPI dependency has a measurable cost per request.
 
 Database work runs inline on the event loop in short synchronous transactions: one
-indexed statement or a few take microseconds, far less than a hand-off to a worker
-thread. No transaction is ever held across an `await`, so a slow client can never
-keep a lock.
+indexed statement or a few take microseconds, less than a hand-off to a worker thread.
+No transaction is ever held across an `await`, so a slow client can never keep a lock.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -22,16 +25,43 @@ from promptcrafter.storage import logs, prompts, users
 from promptcrafter.storage.database import Transaction
 
 Model = TypeVar("Model", bound=BaseModel)
+QueryParams = dict[str, list[str]]
 
 
-async def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The request's services, its checked query parameters and, on protected routes, its user."""
+
+    services: Services
+    params: QueryParams
+    user: dict[str, Any]
+
+    @property
+    def user_id(self) -> str:
+        return str(self.user["_id"])
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
+def authenticated(*allowed_params: str) -> Any:
+    """The dependency of a protected route accepting these query parameters."""
+
+    async def caller(request: Request) -> Caller:
+        services: Services = request.app.state.services
+        user = _authenticate(request, services)
+        return Caller(services, _query_params(request, allowed_params), user)
+
+    return Depends(caller)
 
 
-async def current_user(request: Request, services: ServicesDep) -> dict[str, Any]:
+def public(*allowed_params: str) -> Any:
+    """The dependency of a route anyone may call; `user` is empty."""
+
+    async def caller(request: Request) -> Caller:
+        return Caller(request.app.state.services, _query_params(request, allowed_params), {})
+
+    return Depends(caller)
+
+
+def _authenticate(request: Request, services: Services) -> dict[str, Any]:
     """The account named by the bearer token; 401 with the contract's two messages."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
@@ -47,12 +77,21 @@ async def current_user(request: Request, services: ServicesDep) -> dict[str, Any
     return user
 
 
-CurrentUser = Annotated[dict[str, Any], Depends(current_user)]
+def _query_params(request: Request, allowed: tuple[str, ...]) -> QueryParams:
+    params: QueryParams = {}
+    for key, value in request.query_params.multi_items():
+        if key not in allowed:
+            raise Invalid(messages.BAD_PARAMETERS)
+        params.setdefault(key, []).append(value)
+    return params
 
 
-async def raw_body(request: Request, services: ServicesDep) -> bytes:
-    """The request body, refused with 413 past the limit whether or not a length was declared."""
-    limit = services.settings.max_body_bytes
+async def read_body(request: Request) -> bytes:
+    """The request body, refused with 413 past the limit whether or not a length was declared.
+
+    A dependency listed after the route's `Caller`, so authentication is checked first.
+    """
+    limit = request.app.state.services.settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(messages.BODY_TOO_LARGE)
@@ -64,7 +103,7 @@ async def raw_body(request: Request, services: ServicesDep) -> bytes:
     return bytes(body)
 
 
-RawBody = Annotated[bytes, Depends(raw_body)]
+RawBody = Depends(read_body)
 
 
 def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
@@ -85,31 +124,8 @@ def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
         raise Invalid(message, details=details) from None
 
 
-def query_params(*allowed: str, public: bool = False) -> Any:
-    """A dependency returning the query parameters, after rejecting any not in `allowed`.
-
-    On protected routes it runs after authentication, as the contract orders the checks.
-    """
-
-    async def check(request: Request) -> dict[str, list[str]]:
-        params: dict[str, list[str]] = {}
-        for key, value in request.query_params.multi_items():
-            if key not in allowed:
-                raise Invalid(messages.BAD_PARAMETERS)
-            params.setdefault(key, []).append(value)
-        return params
-
-    if public:
-        return Depends(check)
-
-    async def check_after_auth(request: Request, _user: CurrentUser) -> dict[str, list[str]]:
-        return await check(request)
-
-    return Depends(check_after_auth)
-
-
 def owned_prompt(
-    tx: Transaction, *, user: dict[str, Any], prompt_id: str, bad_id: str, forbidden: str
+    tx: Transaction, *, user_id: str, prompt_id: str, bad_id: str, forbidden: str
 ) -> dict[str, Any]:
     """The caller's prompt: 400 `bad_id` for a malformed id, 404 when none has it, 403 `forbidden`
     when it is someone else's."""
@@ -118,18 +134,18 @@ def owned_prompt(
     prompt = prompts.get(tx, prompt_id=prompt_id)
     if prompt is None:
         raise NotFound(messages.PROMPT_NOT_FOUND)
-    if prompt["ownerId"] != user["_id"]:
+    if prompt["ownerId"] != user_id:
         raise Forbidden(forbidden)
     return prompt
 
 
-def owned_log_id(tx: Transaction, *, user: dict[str, Any], log_id: str) -> str:
+def owned_log_id(tx: Transaction, *, user_id: str, log_id: str) -> str:
     """The id of the caller's log: 400 malformed, 404 unknown, 403 someone else's."""
     if not is_valid_id(log_id):
         raise Invalid(messages.LOG_BAD_ID)
     owner = logs.owner_of(tx, log_id=log_id)
     if owner is None:
         raise NotFound(messages.LOG_NOT_FOUND)
-    if owner != user["_id"]:
+    if owner != user_id:
         raise Forbidden(messages.LOG_FORBIDDEN)
     return log_id

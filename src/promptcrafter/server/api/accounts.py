@@ -15,13 +15,13 @@ from promptcrafter.schemas import (
     TokenResponse,
     UserRead,
 )
-from promptcrafter.server.deps import CurrentUser, RawBody, ServicesDep, parse_body, query_params
+from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body, public
 from promptcrafter.server.openapi import PUBLIC, body, errors
 from promptcrafter.server.responses import JSONResponse
 
 router = APIRouter(prefix="/auth", tags=["accounts"])
-PublicQuery = Annotated[dict[str, list[str]], query_params(public=True)]
-NoQuery = Annotated[dict[str, list[str]], query_params()]
+Anyone = Annotated[Caller, public()]
+Authenticated = Annotated[Caller, authenticated()]
 
 
 @router.post(
@@ -31,9 +31,10 @@ NoQuery = Annotated[dict[str, list[str]], query_params()]
     responses=errors(400, 409, 413),
     openapi_extra={**body(SignupRequest), **PUBLIC},
 )
-def sign_up(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response:
+def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     """Create an account; the token in the answer saves a log-in call."""
     request = parse_body(raw, SignupRequest, messages.FIELDS_INVALID)
+    services = caller.services
     token = accounts.sign_up(services.db, services.passwords, services.tokens, request)
     return JSONResponse(
         {"message": "User account created successfully.", "token": token}, status_code=201
@@ -46,9 +47,10 @@ def sign_up(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Respons
     responses=errors(400, 401, 413, 429),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )
-def log_in(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response:
+def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     """Exchange an email and password for a token."""
     request = parse_body(raw, LoginRequest, messages.FIELDS_INVALID)
+    services = caller.services
     token = accounts.log_in(
         services.db, services.passwords, services.tokens, services.settings, request
     )
@@ -56,6 +58,6 @@ def log_in(_query: PublicQuery, raw: RawBody, services: ServicesDep) -> Response
 
 
 @router.get("/me", response_model=UserRead, responses=errors(400, 401))
-async def me(user: CurrentUser, _query: NoQuery) -> Response:
+async def me(caller: Authenticated) -> Response:
     """The caller's account."""
-    return JSONResponse(user)
+    return JSONResponse(caller.user)

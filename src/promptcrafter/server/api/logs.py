@@ -10,21 +10,14 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.errors import Forbidden, Invalid, NotFound
 from promptcrafter.schemas import LogCreate, LogRead, is_valid_id
-from promptcrafter.server.deps import (
-    CurrentUser,
-    RawBody,
-    ServicesDep,
-    owned_log_id,
-    parse_body,
-    query_params,
-)
+from promptcrafter.server.deps import Caller, RawBody, authenticated, owned_log_id, parse_body
 from promptcrafter.server.openapi import body, errors
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.storage import logs, prompts
 
 router = APIRouter(prefix="/logs", tags=["logs"])
-NoQuery = Annotated[dict[str, list[str]], query_params()]
-ListQuery = Annotated[dict[str, list[str]], query_params("promptId")]
+Authenticated = Annotated[Caller, authenticated()]
+Lister = Annotated[Caller, authenticated("promptId")]
 
 
 @router.post(
@@ -34,17 +27,15 @@ ListQuery = Annotated[dict[str, list[str]], query_params("promptId")]
     responses=errors(400, 401, 404, 413),
     openapi_extra=body(LogCreate),
 )
-async def create_log(
-    user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
-) -> Response:
+async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
-    with services.db.transaction(write=True) as tx:
-        if prompts.owner_of(tx, prompt_id=request.prompt_id) != user["_id"]:
+    with caller.services.db.transaction(write=True) as tx:
+        if prompts.owner_of(tx, prompt_id=request.prompt_id) != caller.user_id:
             raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
         log = logs.create(
             tx,
-            owner_id=user["_id"],
+            owner_id=caller.user_id,
             prompt_id=request.prompt_id,
             output=request.output,
             model_used=request.model_used,
@@ -55,28 +46,27 @@ async def create_log(
 
 
 @router.get("", response_model=list[LogRead], responses=errors(400, 401, 403, 404))
-async def list_logs(user: CurrentUser, params: ListQuery, services: ServicesDep) -> Response:
+async def list_logs(caller: Lister) -> Response:
     """All the caller's logs, or one prompt's with `promptId`; oldest first."""
-    if "promptId" not in params:
-        return json_array(logs.list_for_owner(services.db, owner_id=user["_id"]))
-    values = params["promptId"]
+    db = caller.services.db
+    if "promptId" not in caller.params:
+        return json_array(logs.list_for_owner(db, owner_id=caller.user_id))
+    values = caller.params["promptId"]
     if len(values) != 1 or not is_valid_id(values[0]):
         raise Invalid(messages.LOGS_PROMPT_ID_INVALID)
-    with services.db.transaction(write=False) as tx:
+    with db.transaction(write=False) as tx:
         owner = prompts.owner_of(tx, prompt_id=values[0])
     if owner is None:
         raise NotFound(messages.LOGS_PROMPT_NOT_FOUND)
-    if owner != user["_id"]:
+    if owner != caller.user_id:
         raise Forbidden(messages.LOGS_PROMPT_FORBIDDEN)
-    return json_array(logs.list_for_prompt(services.db, prompt_id=values[0]))
+    return json_array(logs.list_for_prompt(db, prompt_id=values[0]))
 
 
 @router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))
-async def delete_log(
-    log_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
-) -> Response:
+async def delete_log(log_id: str, caller: Authenticated) -> Response:
     """Delete one of the caller's logs."""
-    with services.db.transaction(write=True) as tx:
-        owned_log_id(tx, user=user, log_id=log_id)
+    with caller.services.db.transaction(write=True) as tx:
+        owned_log_id(tx, user_id=caller.user_id, log_id=log_id)
         logs.delete_one(tx, log_id=log_id)
     return Response(status_code=204)

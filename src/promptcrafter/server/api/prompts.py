@@ -10,20 +10,14 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
-from promptcrafter.server.deps import (
-    CurrentUser,
-    RawBody,
-    ServicesDep,
-    owned_prompt,
-    parse_body,
-    query_params,
-)
+from promptcrafter.server.deps import Caller, RawBody, authenticated, owned_prompt, parse_body
 from promptcrafter.server.openapi import body, errors
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.storage import prompts
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
-NoQuery = Annotated[dict[str, list[str]], query_params()]
+Authenticated = Annotated[Caller, authenticated()]
+Body = Annotated[bytes, RawBody]
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
 ONE = "/{prompt_id:path}"
 
@@ -35,31 +29,27 @@ ONE = "/{prompt_id:path}"
     responses=errors(400, 401, 413),
     openapi_extra=body(PromptCreate),
 )
-async def create_prompt(
-    user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
-) -> Response:
+async def create_prompt(caller: Authenticated, raw: Body) -> Response:
     """Save a prompt."""
     request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
-    with services.db.transaction(write=True) as tx:
-        prompt = prompts.create(tx, owner_id=user["_id"], **request.model_dump())
+    with caller.services.db.transaction(write=True) as tx:
+        prompt = prompts.create(tx, owner_id=caller.user_id, **request.model_dump())
     return JSONResponse(prompt, status_code=201)
 
 
 @router.get("", response_model=list[PromptRead], responses=errors(400, 401))
-async def list_prompts(user: CurrentUser, _query: NoQuery, services: ServicesDep) -> Response:
+async def list_prompts(caller: Authenticated) -> Response:
     """The caller's prompts, oldest first."""
-    return json_array(prompts.list_for_owner(services.db, owner_id=user["_id"]))
+    return json_array(prompts.list_for_owner(caller.services.db, owner_id=caller.user_id))
 
 
 @router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
-async def get_prompt(
-    prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
-) -> Response:
+async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """One of the caller's prompts."""
-    with services.db.transaction(write=False) as tx:
+    with caller.services.db.transaction(write=False) as tx:
         prompt = owned_prompt(
             tx,
-            user=user,
+            user_id=caller.user_id,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_READ_BAD_ID,
             forbidden=messages.PROMPT_READ_FORBIDDEN,
@@ -73,14 +63,12 @@ async def get_prompt(
     responses=errors(400, 401, 403, 404, 413),
     openapi_extra=body(PromptUpdate),
 )
-async def update_prompt(
-    prompt_id: str, user: CurrentUser, _query: NoQuery, raw: RawBody, services: ServicesDep
-) -> Response:
+async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Response:
     """Change some of a prompt's fields; tags replace the old list."""
-    with services.db.transaction(write=True) as tx:
+    with caller.services.db.transaction(write=True) as tx:
         prompt = owned_prompt(
             tx,
-            user=user,
+            user_id=caller.user_id,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_BAD_ID,
             forbidden=messages.PROMPT_FORBIDDEN,
@@ -93,14 +81,12 @@ async def update_prompt(
 
 
 @router.delete(ONE, status_code=204, responses=errors(400, 401, 403, 404))
-async def delete_prompt(
-    prompt_id: str, user: CurrentUser, _query: NoQuery, services: ServicesDep
-) -> Response:
+async def delete_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """Delete a prompt and its logs."""
-    with services.db.transaction(write=True) as tx:
+    with caller.services.db.transaction(write=True) as tx:
         owned_prompt(
             tx,
-            user=user,
+            user_id=caller.user_id,
             prompt_id=prompt_id,
             bad_id=messages.PROMPT_BAD_ID,
             forbidden=messages.PROMPT_FORBIDDEN,

@@ -10,18 +10,20 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.errors import Unavailable
 from promptcrafter.schemas import HealthResponse
-from promptcrafter.server.deps import ServicesDep, query_params
+from promptcrafter.server.deps import Caller, public
 from promptcrafter.server.openapi import PUBLIC, errors
 from promptcrafter.server.responses import JSONResponse
 
 router = APIRouter(tags=["service"])
-PublicQuery = Annotated[dict[str, list[str]], query_params(public=True)]
+Anyone = Annotated[Caller, public()]
 
 
-@router.get("/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC)
-def health(_query: PublicQuery, services: ServicesDep) -> Response:
+@router.get(
+    "/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC
+)
+def health(caller: Anyone) -> Response:
     """Whether the server and its database answer."""
     # A worker thread: connecting to an unreachable database may take a while.
-    if not services.db.is_available():
+    if not caller.services.db.is_available():
         raise Unavailable(messages.DATABASE_UNAVAILABLE)
     return JSONResponse({"status": "ok"})
