@@ -156,3 +156,30 @@ def _many(client: TestClient, user: User, count: int) -> list[Any]:
 def test_large_result_sets_stream_completely(client: TestClient, user: User) -> None:
     created = _many(client, user, 620)
     assert search(client, user, "bulk") == list(reversed(created))
+
+
+def test_owner_with_thousands_of_prompts_is_searched_through_the_index(
+    client: TestClient, settings: Any, user: User, other_user: User
+) -> None:
+    from promptcrafter.storage import Database, prompts
+    from promptcrafter.storage.search import INDEXED_SEARCH_THRESHOLD
+    from promptcrafter.storage.values import new_id, now_ms
+
+    database = Database(settings.database_url)
+    stamp = now_ms() - 1_000_000
+    rows = [
+        {"id": new_id("prompt"), "owner_id": user.id, "title": f"Bulk {i}", "content": f"filler text {i}",
+         "model": "m", "tags": [], "created_at": stamp + i, "updated_at": stamp + i}
+        for i in range(INDEXED_SEARCH_THRESHOLD + 10)
+    ]
+    with database.transaction(write=True) as tx:
+        prompts.insert_many(tx, rows=rows)
+    database.close()
+    title_hit = add(client, user, "Rare Ünicode Translation")
+    content_hit = add(client, user, "Other", "about TRANSLATIONS")
+    add(client, other_user, "Translation of someone else")
+    assert search(client, user, "translation") == [title_hit, content_hit]
+    assert search(client, user, "ünicode translation") == [title_hit]
+    assert search(client, user, "ün translation") == [title_hit]
+    assert search(client, user, "1999") == [rows[1999]["id"]]
+    assert search(client, user, "nowhere-to-be-found") == []

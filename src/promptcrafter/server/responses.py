@@ -21,15 +21,20 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def json_array(batches: Iterable[Sequence[Any]]) -> StreamingResponse:
-    """Stream `[item, …]` while the rows are read, so no list is ever held whole.
+def json_array(batches: Iterable[Sequence[Any]]) -> Response:
+    """`[item, …]`, streamed while the rows are read when there is more than one batch.
 
-    The first batch is read before the response starts, so a failing query still
-    gets a proper error status instead of a cut-off body.
+    The first batch is read before the response starts, so a failing query still gets a
+    proper error status instead of a cut-off body; a result that fits in one batch (most
+    do) is sent whole, sparing the streaming machinery.
     """
     remaining = iter(batches)
     first = next(remaining, [])
-    return StreamingResponse(_array_chunks(first, remaining), media_type=JSON_MEDIA_TYPE)
+    second = next(remaining, None)
+    if second is None:
+        return Response(b"".join(_array_chunks(first, iter(()))), media_type=JSON_MEDIA_TYPE)
+    chunks = _array_chunks(first, itertools.chain([second], remaining))
+    return StreamingResponse(chunks, media_type=JSON_MEDIA_TYPE)
 
 
 def _array_chunks(first: Sequence[Any], remaining: Iterator[Sequence[Any]]) -> Iterator[bytes]:

@@ -91,6 +91,12 @@ class Transaction:
         """Run a statement that returns no rows."""
         self.execute(statement, **params).close()
 
+    def run_many(self, statement: Statement, rows: list[dict[str, Any]]) -> None:
+        """Run a statement once per parameter set, in one driver call."""
+        compiled = statement.compiled(self.dialect)
+        with closing(self.connection.cursor()) as cursor:
+            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
+
     def first(self, statement: Statement, **params: Any) -> Record | None:
         """The first row, or None."""
         with closing(self.execute(statement, **params)) as cursor:

@@ -85,6 +85,14 @@ def create(
     return to_api(row)
 
 
+def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
+    """Store logs that already have ids, owners and timestamps (imports, benchmarks), in bulk."""
+    tx.run_many(
+        _INSERT,
+        [{**row, "score_is_integer": isinstance(row["score"], int)} for row in rows],
+    )
+
+
 def owner_of(tx: Transaction, *, log_id: str) -> str | None:
     """The id of the log's owner, or None when there is no such log."""
     owner: str | None = tx.scalar(_OWNER, log_id=log_id)

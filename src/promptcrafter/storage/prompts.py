@@ -25,11 +25,11 @@ COLUMNS = (
 _FOLDED = ("title_folded", "tags_folded", "search_folded")
 _EDITABLE = ("title", "content", "model", "tags", *_FOLDED)
 
-_INSERT = Statement(
-    insert(prompts)
-    .values({name: bindparam(name) for name in ("id", "owner_id", "created_at", "updated_at", *_EDITABLE)})
-    .returning(*COLUMNS)
+_INSERT_VALUES = insert(prompts).values(
+    {name: bindparam(name) for name in ("id", "owner_id", "created_at", "updated_at", *_EDITABLE)}
 )
+_INSERT = Statement(_INSERT_VALUES.returning(*COLUMNS))
+_INSERT_MANY = Statement(_INSERT_VALUES)
 _GET = Statement(select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")))
 _OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
 _NOW = bindparam("now")
@@ -97,6 +97,23 @@ def create(
     )
     assert row is not None
     return to_api(row)
+
+
+def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
+    """Store prompts that already have ids and timestamps (imports, benchmarks), in bulk."""
+    tx.run_many(
+        _INSERT_MANY,
+        [
+            {
+                "id": row["id"],
+                "owner_id": row["owner_id"],
+                "created_at": row["created_at"],
+                "updated_at": row["updated_at"],
+                **_editable(row["title"], row["content"], row["model"], row["tags"]),
+            }
+            for row in rows
+        ],
+    )
 
 
 def get(tx: Transaction, *, prompt_id: str) -> dict[str, Any] | None:

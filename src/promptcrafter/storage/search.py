@@ -1,8 +1,12 @@
 """Prompt search: case-insensitive substring terms, ranked title > tag > content.
 
-Both stores narrow the candidates with a trigram index over the case-folded text
+Both stores can narrow the candidates with a trigram index over the case-folded text
 (SQLite FTS5, PostgreSQL pg_trgm) and confirm every term exactly, so terms shorter
 than a trigram and any Unicode text still give correct results.
+
+The trigram index covers every user's prompts. On SQLite, reading all its matches for a
+common term costs more than checking one user's few prompts directly, so it is used only
+for owners with many prompts; PostgreSQL's planner makes that choice itself.
 """
 
 from __future__ import annotations
@@ -31,6 +35,14 @@ from promptcrafter.storage.database import Database, Statement
 from promptcrafter.storage.tables import prompts
 
 TRIGRAM = 3
+# Above this many prompts, an owner's search goes through the SQLite trigram index.
+INDEXED_SEARCH_THRESHOLD = 2_000
+_HAS_MANY_PROMPTS = Statement(
+    select(prompts.c.seq)
+    .where(prompts.c.owner_id == bindparam("owner_id"))
+    .limit(1)
+    .offset(INDEXED_SEARCH_THRESHOLD)
+)
 
 
 def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[list[dict[str, Any]]]:
@@ -41,9 +53,10 @@ def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[list[di
     for index, term in enumerate(folded):
         params[f"term_{index}"] = term
         params[f"pattern_{index}"] = "%" + _escape_like(term) + "%"
-    if long_terms:
+    use_trigram_index = bool(long_terms) and _has_many_prompts(db, owner_id)
+    if use_trigram_index:
         params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-    statement = _statement(db.dialect, len(folded), bool(long_terms))
+    statement = _statement(db.dialect, len(folded), use_trigram_index)
     return prompt_store.stream(db, statement, **params)
 
 
@@ -79,6 +92,13 @@ def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statem
         .where(and_(prompts.c.owner_id == bindparam("owner_id"), *conditions))
         .order_by(group, prompts.c.updated_at.desc(), prompts.c.id.desc())
     )
+
+
+def _has_many_prompts(db: Database, owner_id: str) -> bool:
+    if db.dialect != "sqlite":
+        return False
+    with db.transaction(write=False) as tx:
+        return tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
 
 
 def _escape_like(term: str) -> str:
