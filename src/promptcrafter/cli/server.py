@@ -31,6 +31,7 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request to standard output.")] = True,
 ) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
@@ -46,6 +47,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
         # Many clients reuse connections; the default 5 s drops idle ones too eagerly.
         timeout_keep_alive=30,
     )
