@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,20 @@ def test_hostile_bodies_are_400_and_store_nothing(client: TestClient, user: User
     assert client.get("/prompts", headers=user.headers).json() == []
 
 
-def test_form_encoded_body_is_400(client: TestClient, user: User) -> None:
-    response = client.post("/prompts", data={"title": "Title"}, headers=user.headers)
-    assert response.status_code == 400
+def test_body_declared_as_another_type_is_415_and_stores_nothing(client: TestClient, user: User) -> None:
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        response = client.post(
+            "/prompts", content=json.dumps(PROMPT), headers={**user.headers, "Content-Type": content_type}
+        )
+        assert response.status_code == 415, content_type
+        assert response.json() == {"error": "The request body must be sent as application/json."}
+    assert client.get("/prompts", headers=user.headers).json() == []
+
+
+def test_json_body_is_accepted_with_a_charset_a_json_suffix_or_no_type(client: TestClient, user: User) -> None:
+    for headers in ({"Content-Type": "application/json; charset=utf-8"}, {"Content-Type": "application/vnd.api+json"}, {}):
+        response = client.post("/prompts", content=json.dumps(PROMPT), headers={**user.headers, **headers})
+        assert response.status_code == 201, headers
 
 
 def test_unknown_query_parameter_is_rejected_on_every_route(client: TestClient, user: User) -> None:
@@ -147,7 +159,7 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("GET", "/health"),
     }
     create_log = document["paths"]["/logs"]["post"]
-    assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "500"}
+    assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "415", "500"}
     assert "promptId" in create_log["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert document["paths"]["/auth/login"]["post"]["security"] == []
     assert "422" not in str(document)

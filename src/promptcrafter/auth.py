@@ -9,6 +9,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from promptcrafter.schemas import is_valid_id
+
 ALGORITHM = "HS256"
 
 
@@ -65,6 +67,8 @@ class Tokens:
         except jwt.PyJWTError:
             return None
         subject, expires = claims["sub"], claims["exp"]
-        if not isinstance(subject, str) or not isinstance(expires, int | float):
+        if not isinstance(subject, str) or not is_valid_id(subject):
+            return None
+        if not isinstance(expires, int | float):
             return None
         return subject, expires

@@ -48,6 +48,10 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
+class UnsupportedMediaType(ApiError):
+    status_code = 415
+
+
 class TooManyRequests(ApiError):
     status_code = 429
 

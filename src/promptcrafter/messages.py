@@ -3,6 +3,7 @@
 NOT_FOUND = "Not found."
 METHOD_NOT_ALLOWED = "Method not allowed."
 BODY_TOO_LARGE = "Request body is too large."
+NOT_JSON = "The request body must be sent as application/json."
 UNEXPECTED = "An unexpected server error occurred."
 DATABASE_UNAVAILABLE = "Database unavailable."
 BAD_PARAMETERS = "The request is malformed or contains invalid parameters."

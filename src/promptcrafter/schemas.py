@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -85,7 +86,11 @@ Tag = _text(1, 50)
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 Output = _text(1, 200_000)
 Notes = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
-Score = Annotated[float | int | None, BeforeValidator(_score), Field(ge=0, le=10)]
+Score = Annotated[
+    float | int | None,
+    BeforeValidator(_score),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 10}, {"type": "null"}]}),
+]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
 
 
@@ -111,8 +116,31 @@ class PromptCreate(RequestBody):
     tags: Tags = []
 
 
+def _no_nulls_at_least_one(schema: dict[str, Any]) -> None:
+    # Optional in Python, but in JSON a field is either absent or a real value.
+    for name, field in schema["properties"].items():
+        branches = [branch for branch in field.get("anyOf", []) if branch.get("type") != "null"]
+        if len(branches) == 1:
+            schema["properties"][name] = {**branches[0], "title": field.get("title", name)}
+    schema["minProperties"] = 1
+
+
+def _model_alias(schema: dict[str, Any]) -> None:
+    schema["properties"]["model"] = {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 100,
+        "deprecated": True,
+        "description": "Alias of modelUsed; when both are given they must be equal.",
+    }
+    schema["required"] = [name for name in schema["required"] if name != "modelUsed"]
+    schema["anyOf"] = [{"required": ["modelUsed"]}, {"required": ["model"]}]
+
+
 class PromptUpdate(RequestBody):
     """Any non-empty subset of a prompt's editable fields; `null` is never a value."""
+
+    model_config = ConfigDict(json_schema_extra=_no_nulls_at_least_one)
 
     title: Title | None = None
     content: Content | None = None
@@ -136,6 +164,8 @@ class PromptUpdate(RequestBody):
 
 
 class LogCreate(RequestBody):
+    model_config = ConfigDict(json_schema_extra=_model_alias)
+
     prompt_id: Identifier = Field(alias="promptId")
     output: Output
     model_used: ModelName = Field(alias="modelUsed")

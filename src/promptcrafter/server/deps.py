@@ -18,7 +18,14 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from promptcrafter import messages
-from promptcrafter.errors import Forbidden, Invalid, NotFound, PayloadTooLarge, Unauthorized
+from promptcrafter.errors import (
+    Forbidden,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from promptcrafter.schemas import is_valid_id
 from promptcrafter.server.services import Services
 from promptcrafter.storage import logs, prompts, users
@@ -100,7 +107,18 @@ async def read_body(request: Request) -> bytes:
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    if not _declares_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType(messages.NOT_JSON)
     return bytes(body)
+
+
+def _declares_json(content_type: str | None) -> bool:
+    """JSON, or no type at all. Browsers send text/plain, form and multipart bodies to any
+    site without asking first, so a JSON API must never act on them."""
+    if content_type is None:
+        return True
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 RawBody = Depends(read_body)

@@ -17,6 +17,7 @@ _REASONS = {
     404: "No such resource",
     409: "Conflict with stored data",
     413: "Request body is too large",
+    415: "The body is not declared as JSON",
     429: "Too many attempts",
     503: "Database unavailable",
 }
@@ -32,6 +33,21 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 PUBLIC: dict[str, Any] = {"security": []}
+
+
+def query(name: str, description: str, *, required: bool) -> dict[str, Any]:
+    """`openapi_extra` for a query parameter read from the request (to order its checks)."""
+    return {
+        "parameters": [
+            {
+                "name": name,
+                "in": "query",
+                "required": required,
+                "description": description,
+                "schema": {"type": "string"},
+            }
+        ]
+    }
 
 
 def body(model: type[BaseModel]) -> dict[str, Any]:

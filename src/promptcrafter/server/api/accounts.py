@@ -28,7 +28,7 @@ Authenticated = Annotated[Caller, authenticated()]
     "/signup",
     status_code=201,
     response_model=SignupResponse,
-    responses=errors(400, 409, 413),
+    responses=errors(400, 409, 413, 415),
     openapi_extra={**body(SignupRequest), **PUBLIC},
 )
 def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
@@ -44,7 +44,7 @@ def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=errors(400, 401, 413, 429),
+    responses=errors(400, 401, 413, 415, 429),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )
 def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:

@@ -11,7 +11,7 @@ from promptcrafter import messages
 from promptcrafter.errors import Forbidden, Invalid, NotFound
 from promptcrafter.schemas import LogCreate, LogRead, is_valid_id
 from promptcrafter.server.deps import Caller, RawBody, authenticated, owned_log_id, parse_body
-from promptcrafter.server.openapi import body, errors
+from promptcrafter.server.openapi import body, errors, query
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.storage import logs, prompts
 
@@ -24,7 +24,7 @@ Lister = Annotated[Caller, authenticated("promptId")]
     "",
     status_code=201,
     response_model=LogRead,
-    responses=errors(400, 401, 404, 413),
+    responses=errors(400, 401, 404, 413, 415),
     openapi_extra=body(LogCreate),
 )
 async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> Response:
@@ -45,7 +45,12 @@ async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> R
     return JSONResponse(log, status_code=201)
 
 
-@router.get("", response_model=list[LogRead], responses=errors(400, 401, 403, 404))
+@router.get(
+    "",
+    response_model=list[LogRead],
+    responses=errors(400, 401, 403, 404),
+    openapi_extra=query("promptId", "Only this prompt's logs.", required=False),
+)
 async def list_logs(caller: Lister) -> Response:
     """All the caller's logs, or one prompt's with `promptId`; oldest first."""
     db = caller.services.db

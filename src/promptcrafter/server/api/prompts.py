@@ -26,7 +26,7 @@ ONE = "/{prompt_id:path}"
     "",
     status_code=201,
     response_model=PromptRead,
-    responses=errors(400, 401, 413),
+    responses=errors(400, 401, 413, 415),
     openapi_extra=body(PromptCreate),
 )
 async def create_prompt(caller: Authenticated, raw: Body) -> Response:
@@ -60,7 +60,7 @@ async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
 @router.patch(
     ONE,
     response_model=PromptRead,
-    responses=errors(400, 401, 403, 404, 413),
+    responses=errors(400, 401, 403, 404, 413, 415),
     openapi_extra=body(PromptUpdate),
 )
 async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Response:

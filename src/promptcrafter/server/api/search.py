@@ -11,7 +11,7 @@ from promptcrafter import messages
 from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptRead
 from promptcrafter.server.deps import Caller, authenticated
-from promptcrafter.server.openapi import errors
+from promptcrafter.server.openapi import errors, query
 from promptcrafter.server.responses import json_array
 from promptcrafter.storage import search
 
@@ -19,7 +19,12 @@ router = APIRouter(tags=["search"])
 Searcher = Annotated[Caller, authenticated("q")]
 
 
-@router.get("/search", response_model=list[PromptRead], responses=errors(400, 401))
+@router.get(
+    "/search",
+    response_model=list[PromptRead],
+    responses=errors(400, 401),
+    openapi_extra=query("q", "Whitespace-separated terms; all must occur.", required=True),
+)
 async def search_prompts(caller: Searcher) -> Response:
     """The caller's prompts containing every whitespace-separated term of `q`."""
     values = caller.params.get("q", [])
