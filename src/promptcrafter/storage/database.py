@@ -1,4 +1,4 @@
-"""The engine and the unit of work: every query runs inside `Database.transaction`.
+"""The connections and the unit of work: every query runs inside `Database.transaction`.
 
 Statements are written with SQLAlchemy Core and compiled once per dialect; they then run
 on the driver's own cursor. SQLAlchemy's per-execution bookkeeping costs several times
@@ -129,6 +129,11 @@ class Database:
         self.dialect: str = self.engine.dialect.name
         database_file = self.engine.url.database if self.dialect == "sqlite" else None
         self._writers = _WriterQueue(f"{database_file}.writer-lock") if database_file else None
+        self._connections: _SQLiteConnections | _EngineConnections = (
+            _SQLiteConnections(database_file, sqlite_busy_timeout_ms)
+            if database_file
+            else _EngineConnections(self.engine)
+        )
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
@@ -138,8 +143,7 @@ class Database:
         concurrent writers wait on the busy timeout instead of failing on a lock upgrade.
         """
         with self._writers if write and self._writers else nullcontext():
-            pooled = self.engine.raw_connection()
-            connection = pooled.driver_connection
+            connection, handle = self._connections.acquire()
             try:
                 if self.dialect == "sqlite":
                     connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -149,7 +153,7 @@ class Database:
                 connection.rollback()
                 raise
             finally:
-                pooled.close()
+                self._connections.release(handle)
 
     def stream(self, statement: Statement, *, size: int = 500, **params: Any) -> Iterator[list[Record]]:
         """The statement's rows in batches, read in a transaction of their own."""
@@ -167,7 +171,64 @@ class Database:
 
     def close(self) -> None:
         """Close every pooled connection."""
+        self._connections.close()
         self.engine.dispose()
+
+
+class _EngineConnections:
+    """Driver connections from SQLAlchemy's pool (PostgreSQL: bounded, network-aware)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def acquire(self) -> tuple[Any, Any]:
+        pooled = self._engine.raw_connection()
+        return pooled.driver_connection, pooled
+
+    def release(self, pooled: Any) -> None:
+        pooled.close()
+
+    def close(self) -> None:
+        pass
+
+
+class _SQLiteConnections:
+    """Idle SQLite connections, most recently used first.
+
+    Opening a SQLite file costs little and needs no server, so the only job left is
+    reuse; SQLAlchemy's pool spent more on checkout and checkin than a whole indexed
+    lookup takes. `list.append` and `list.pop` are atomic, so threads need no lock.
+    """
+
+    MAX_IDLE = 32
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._idle: list[sqlite3.Connection] = []
+
+    def acquire(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        try:
+            connection = self._idle.pop()
+        except IndexError:
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout_ms / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            configure_sqlite(connection, self._busy_timeout_ms)
+        return connection, connection
+
+    def release(self, connection: sqlite3.Connection) -> None:
+        if len(self._idle) < self.MAX_IDLE:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
 
 
 class _WriterQueue:
@@ -203,6 +264,19 @@ class _WriterQueue:
             self._threads.release()
 
 
+def configure_sqlite(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """The settings every connection to a SQLite database gets."""
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        # In WAL mode NORMAL survives any process crash; only a power loss can drop the
+        # last commits. See README "Durability".
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={busy_timeout_ms}",
+    ):
+        connection.execute(pragma)
+
+
 def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     # Transactions always end in commit or rollback, so the pool need not reset connections.
     if not url.startswith("sqlite"):
@@ -219,15 +293,7 @@ def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
     def _configure(dbapi_connection: Any, _record: Any) -> None:
         # Transactions are begun explicitly, so the driver must not begin its own.
         dbapi_connection.isolation_level = None
-        for pragma in (
-            "PRAGMA journal_mode=WAL",
-            # In WAL mode NORMAL survives any process crash; only a power loss can drop the
-            # last commits. See README "Durability".
-            "PRAGMA synchronous=NORMAL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={busy_timeout_ms}",
-        ):
-            dbapi_connection.execute(pragma)
+        configure_sqlite(dbapi_connection, busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
