@@ -4,9 +4,9 @@ Both stores can narrow the candidates with a trigram index over the case-folded 
 (SQLite FTS5, PostgreSQL pg_trgm) and confirm every term exactly, so terms shorter
 than a trigram and any Unicode text still give correct results.
 
-The trigram index covers every user's prompts. On SQLite, reading all its matches for a
-common term costs more than checking one user's few prompts directly, so it is used only
-for owners with many prompts; PostgreSQL's planner makes that choice itself.
+The trigram index covers every user's prompts. Reading all its matches for a common term
+costs more than checking one user's few prompts directly, so it is used only for owners
+with many prompts (on PostgreSQL the planner cannot know the owner's share in advance).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[list[di
         params[f"term_{index}"] = term
         params[f"pattern_{index}"] = "%" + _escape_like(term) + "%"
     use_trigram_index = bool(long_terms) and _has_many_prompts(db, owner_id)
-    if use_trigram_index:
+    if use_trigram_index and db.dialect == "sqlite":
         params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
     statement = _statement(db.dialect, len(folded), use_trigram_index)
     return prompt_store.stream(db, statement, **params)
@@ -80,10 +80,14 @@ def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statem
         def contains(column: Any, index: int) -> ColumnElement[bool]:
             return func.strpos(column, terms[index]) > 0
 
-        # A plain LIKE (backslash escapes) is what the pg_trgm index can serve.
-        conditions = [
-            prompts.c.search_folded.like(bindparam(f"pattern_{i}")) for i in range(term_count)
-        ]
+        if use_trigram_index:
+            # A plain LIKE (backslash escapes) is what the pg_trgm index can serve.
+            conditions = [
+                prompts.c.search_folded.like(bindparam(f"pattern_{i}")) for i in range(term_count)
+            ]
+        else:
+            # strpos cannot use the trigram index, so the planner reads the owner's prompts.
+            conditions = [contains(prompts.c.search_folded, i) for i in range(term_count)]
     in_title = or_(false(), *(contains(prompts.c.title_folded, i) for i in range(term_count)))
     in_tags = or_(false(), *(contains(prompts.c.tags_folded, i) for i in range(term_count)))
     group = case((in_title, 0), (in_tags, 1), else_=2)
@@ -95,8 +99,6 @@ def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statem
 
 
 def _has_many_prompts(db: Database, owner_id: str) -> bool:
-    if db.dialect != "sqlite":
-        return False
     with db.transaction(write=False) as tx:
         return tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
 
