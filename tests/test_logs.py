@@ -221,3 +221,22 @@ def test_delete_with_malformed_id_is_rejected(client: TestClient, user: User, pa
     response = client.delete(path, headers=user.headers)
     assert response.status_code == 400
     assert response.json() == {"error": "The request is malformed or the log ID format is invalid."}
+
+
+def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: Any, user: User, prompt_id: str) -> None:
+    from promptcrafter.storage import Database, logs
+    from promptcrafter.storage.values import new_id, now_ms
+
+    stamp = now_ms() - 10_000
+    rows = [
+        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id, "output": f"bulk {i}",
+         "notes": None, "model_used": "m", "score": score, "created_at": stamp + i}
+        for i, score in enumerate([7, 7.5, None])
+    ]
+    database = Database(settings.database_url)
+    with database.transaction(write=True) as tx:
+        logs.insert_many(tx, rows=rows)
+    database.close()
+    listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
+    assert [(log["_id"], log["score"]) for log in listed] == [(rows[0]["id"], 7), (rows[1]["id"], 7.5), (rows[2]["id"], None)]
+    assert type(listed[0]["score"]) is int

@@ -36,10 +36,6 @@ class NotFound(ApiError):
     status_code = 404
 
 
-class MethodNotAllowed(ApiError):
-    status_code = 405
-
-
 class Conflict(ApiError):
     status_code = 409
 

@@ -20,6 +20,9 @@ Authenticated = Annotated[Caller, authenticated()]
 Body = Annotated[bytes, RawBody]
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
 ONE = "/{prompt_id:path}"
+# The contract words GET's 400 and 403 differently from PATCH's and DELETE's.
+READ_MESSAGES = {"bad_id": messages.PROMPT_READ_BAD_ID, "forbidden": messages.PROMPT_READ_FORBIDDEN}
+CHANGE_MESSAGES = {"bad_id": messages.PROMPT_BAD_ID, "forbidden": messages.PROMPT_FORBIDDEN}
 
 
 @router.post(
@@ -51,8 +54,7 @@ async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
             tx,
             user_id=caller.user_id,
             prompt_id=prompt_id,
-            bad_id=messages.PROMPT_READ_BAD_ID,
-            forbidden=messages.PROMPT_READ_FORBIDDEN,
+            **READ_MESSAGES,
         )
     return JSONResponse(prompt)
 
@@ -70,8 +72,7 @@ async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Res
             tx,
             user_id=caller.user_id,
             prompt_id=prompt_id,
-            bad_id=messages.PROMPT_BAD_ID,
-            forbidden=messages.PROMPT_FORBIDDEN,
+            **CHANGE_MESSAGES,
         )
         request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
         updated = prompts.update_fields(tx, prompt=prompt, changes=request.changes())
@@ -88,8 +89,7 @@ async def delete_prompt(prompt_id: str, caller: Authenticated) -> Response:
             tx,
             user_id=caller.user_id,
             prompt_id=prompt_id,
-            bad_id=messages.PROMPT_BAD_ID,
-            forbidden=messages.PROMPT_FORBIDDEN,
+            **CHANGE_MESSAGES,
         )
         prompts.delete_one(tx, prompt_id=prompt_id)
     return Response(status_code=204)
