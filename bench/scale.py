@@ -58,9 +58,10 @@ def seed_bulk(database_url: str, *, prompt_count: int, log_count: int, big_user_
     owners: list[str] = []
     with db.transaction(write=True) as tx:
         # Hashing a real password for 1,000 users would take minutes; only the big user logs in.
-        from promptcrafter.auth import Passwords
+        from argon2 import PasswordHasher
 
-        big_user = users.create(tx, name="Big User", email=email, password_hash=Passwords(time_cost=1, memory_kib=1024).hash(password))
+        password_hash = PasswordHasher(time_cost=1, memory_cost=1024).hash(password)
+        big_user = users.create(tx, name="Big User", email=email, password_hash=password_hash)
         for index in range((prompt_count - big_prompts) // 100):
             owners.append(users.create(tx, name=f"User {index}", email=f"bulk-{index}-{secrets.token_hex(3)}@bench.invalid", password_hash="!"))
     remaining_logs = log_count - big_user_logs

@@ -240,3 +240,29 @@ def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: A
     listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
     assert [(log["_id"], log["score"]) for log in listed] == [(rows[0]["id"], 7), (rows[1]["id"], 7.5), (rows[2]["id"], None)]
     assert type(listed[0]["score"]) is int
+
+
+def test_long_lists_come_back_whole_and_in_order_across_pages(
+    client: TestClient, settings: Any, user: User, prompt_id: str
+) -> None:
+    """Pages end after 500 rows or once their texts pass a size budget; ties in time are
+    broken by id, so no row is lost or repeated at a page boundary."""
+    from promptcrafter.storage import Database, logs
+    from promptcrafter.storage.values import new_id, now_ms
+
+    stamp = now_ms() - 100_000
+    rows = [
+        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id,
+         "output": "long " * 20_000 if i % 97 == 0 else f"short {i}", "notes": "n" * (i % 50) or None,
+         "model_used": "m", "score": None, "created_at": stamp + i // 7}
+        for i in range(1_234)
+    ]
+    database = Database(settings.database_url)
+    with database.transaction(write=True) as tx:
+        logs.insert_many(tx, rows=rows)
+    database.close()
+    expected = [row["id"] for row in sorted(rows, key=lambda row: (row["created_at"], row["id"]))]
+    for path in (f"/logs?promptId={prompt_id}", "/logs"):
+        listed = client.get(path, headers=user.headers).json()
+        assert [log["_id"] for log in listed] == expected
+    assert listed[0]["output"] == rows[0]["output"]

@@ -183,3 +183,13 @@ def test_owner_with_thousands_of_prompts_is_searched_through_the_index(
     assert search(client, user, "ün translation") == [title_hit]
     assert search(client, user, "1999") == [rows[1999]["id"]]
     assert search(client, user, "nowhere-to-be-found") == []
+
+
+def test_long_results_keep_their_ranking_across_pages(client: TestClient, user: User) -> None:
+    """Pages of long prompts end on a size budget, also in the middle of a rank group."""
+    body = "filler " * 3_000
+    in_content = [add(client, user, f"Content {i}", f"{body} needle") for i in range(25)]
+    in_title = [add(client, user, f"Needle {i}", body) for i in range(25)]
+    in_tags = [add(client, user, f"Tagged {i}", body, tags=["needles"]) for i in range(25)]
+    found = search(client, user, "needle")
+    assert found == [*reversed(in_title), *reversed(in_tags), *reversed(in_content)]

@@ -121,6 +121,9 @@ def test_token_of_a_deleted_account_is_invalid(
     assert response.json() == INVALID
 
 
+HEADERS_TOO_LARGE = {"error": "Request headers are too large."}
+
+
 def garbage_headers(user: User) -> dict[str, tuple[bytes, dict[str, str]]]:
     """Authorization values no client should send, each with the answer it must get."""
     return {
@@ -128,10 +131,10 @@ def garbage_headers(user: User) -> dict[str, tuple[bytes, dict[str, str]]]:
         "latin-1 token": ("Bearer jöhn.dö.sig".encode("latin-1"), INVALID),
         "utf-8 token": ("Bearer 🚀.🚀.🚀".encode(), INVALID),
         "non-ascii scheme": (b"B\xe9arer abc", MISSING),
-        "very long token": (b"Bearer " + b"a" * 100_000, INVALID),
-        "valid token then garbage": (f"Bearer {user.token}".encode() + b"x" * 50_000, INVALID),
+        "very long token": (b"Bearer " + b"a" * 100_000, HEADERS_TOO_LARGE),
+        "valid token then garbage": (f"Bearer {user.token}".encode() + b"x" * 5_000, INVALID),
         "only dots": (b"Bearer " + b"." * 10_000, INVALID),
-        "huge base64 segments": (b"Bearer " + b"eyJ" * 30_000 + b".e30.sig", INVALID),
+        "huge base64 segments": (b"Bearer " + b"eyJ" * 30_000 + b".e30.sig", HEADERS_TOO_LARGE),
     }
 
 
@@ -142,10 +145,10 @@ GARBAGE = [
 
 
 @pytest.mark.parametrize("kind", GARBAGE)
-def test_garbage_authorization_header_is_401_not_500(client: TestClient, user: User, kind: str) -> None:
+def test_garbage_authorization_header_is_401_or_431_not_500(client: TestClient, user: User, kind: str) -> None:
     header, expected = garbage_headers(user)[kind]
     response = client.get("/prompts", headers={b"Authorization": header})
-    assert response.status_code == 401
+    assert response.status_code == (431 if expected == HEADERS_TOO_LARGE else 401)
     assert response.json() == expected
 
 
@@ -169,7 +172,7 @@ def test_garbage_authorization_header_survives_the_http_parser(real_server: tupl
     server, user = real_server
     header, expected = garbage_headers(user)[kind]
     response = httpx.get(f"{server.url}/prompts", headers={b"Authorization": header})
-    assert response.status_code == 401
+    assert response.status_code == (431 if expected == HEADERS_TOO_LARGE else 401)
     assert response.json() == expected
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import time
-from functools import lru_cache
+from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
+import cachetools
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -15,18 +19,27 @@ ALGORITHM = "HS256"
 
 
 class Passwords:
-    """Argon2id hashing with a dummy hash so unknown emails cost as much as known ones."""
+    """Argon2id hashing with a dummy hash so unknown emails cost as much as known ones.
+
+    Hashing runs in worker threads, a few at a time: each takes `memory_kib` of memory
+    and a core for tens of milliseconds, so a burst of log-ins queues instead of
+    exhausting the machine.
+    """
 
     def __init__(self, *, time_cost: int, memory_kib: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
         self._dummy_hash = self._hasher.hash("a password nobody has")
+        self._threads = anyio.CapacityLimiter(os.cpu_count() or 1)
 
-    def hash(self, password: str) -> str:
+    async def hash(self, password: str) -> str:
         """A salted Argon2id hash of the password."""
-        return self._hasher.hash(password)
+        return await anyio.to_thread.run_sync(self._hasher.hash, password, limiter=self._threads)
 
-    def verify(self, password_hash: str | None, password: str) -> bool:
+    async def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether the password matches; with no hash, spends the same time and says no."""
+        return await anyio.to_thread.run_sync(self._verify, password_hash, password, limiter=self._threads)
+
+    def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash or self._dummy_hash, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
@@ -37,14 +50,32 @@ class Passwords:
         return self._hasher.check_needs_rehash(password_hash)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    user_id: str
+    expires: float
+    size: int  # of the token, which is the cache key
+
+
 class Tokens:
-    """Issues and checks the bearer tokens every protected route requires."""
+    """Issues and checks the bearer tokens every protected route requires.
+
+    Clients send the same token with every request, so a verified token is remembered
+    and its signature checked once. Only verified tokens are kept (an attacker's junk
+    never is), tokens longer than any this server issues are refused before any parsing,
+    and the cache is bounded in bytes.
+    """
+
+    MAX_LENGTH = 1024
+    CACHE_BYTES = 4 * 1024 * 1024
+    _ENTRY_OVERHEAD = 200  # the dict slot, the entry and the user id, roughly
 
     def __init__(self, *, secret: str, ttl_seconds: int) -> None:
         self._secret = secret
         self._ttl = ttl_seconds
-        # Clients send the same token with every request; checking its signature once is enough.
-        self._claims = lru_cache(maxsize=8192)(self._verified_claims)
+        self._verified: cachetools.LRUCache[str, _Verified] = cachetools.LRUCache(
+            maxsize=self.CACHE_BYTES, getsizeof=lambda entry: entry.size + self._ENTRY_OVERHEAD
+        )
 
     def issue(self, user_id: str) -> str:
         """A signed token naming the user, valid for the configured lifetime."""
@@ -54,12 +85,17 @@ class Tokens:
 
     def user_id(self, token: str) -> str | None:
         """The user a valid token names, or None when it is malformed, forged or expired."""
-        claims = self._claims(token)
-        if claims is None or claims[1] <= time.time():
+        if len(token) > self.MAX_LENGTH:
             return None
-        return claims[0]
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._verify(token)
+            if verified is None:
+                return None
+            self._verified[token] = verified
+        return verified.user_id if verified.expires > time.time() else None
 
-    def _verified_claims(self, token: str) -> tuple[str, float] | None:
+    def _verify(self, token: str) -> _Verified | None:
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
@@ -71,4 +107,4 @@ class Tokens:
             return None
         if not isinstance(expires, int | float):
             return None
-        return subject, expires
+        return _Verified(subject, expires, len(token))

@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     password_time_cost: int = Field(3, ge=1, description="Argon2id iterations")
     password_memory_kib: int = Field(65_536, ge=1024, description="Argon2id memory in KiB")
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0, description="how long a SQLite writer waits for the lock")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="database calls at once per server process (PostgreSQL connections)"
+    )
+    db_wait_timeout: float = Field(
+        5.0, gt=0, le=300, description="seconds a request waits for a connection or the write lock before 503"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, le=300, description="seconds a client has to send a request's headers"
+    )
+    body_timeout: float = Field(30.0, gt=0, le=3600, description="seconds a client has to send a request's body")
+    send_timeout: float = Field(
+        60.0, gt=0, le=3600, description="seconds a response may wait for a client that reads nothing"
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -10,10 +10,13 @@ class ApiError(Exception):
 
     status_code: ClassVar[int] = 400
 
-    def __init__(self, message: str, *, details: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: list[dict[str, str]] | None = None, more_details: int = 0
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.more_details = more_details
 
     @property
     def headers(self) -> dict[str, str]:
@@ -34,6 +37,15 @@ class Forbidden(ApiError):
 
 class NotFound(ApiError):
     status_code = 404
+
+
+class RequestTimeout(ApiError):
+    status_code = 408
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still come; the connection cannot carry another request.
+        return {"Connection": "close"}
 
 
 class Conflict(ApiError):
@@ -62,3 +74,11 @@ class TooManyRequests(ApiError):
 
 class Unavailable(ApiError):
     status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}

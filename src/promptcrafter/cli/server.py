@@ -50,6 +50,7 @@ def serve(
         access_log=access_log,
         # Many clients reuse connections; the default 5 s drops idle ones too eagerly.
         timeout_keep_alive=30,
+        http="promptcrafter.server.protocol:GuardedHttpToolsProtocol",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
@@ -9,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from promptcrafter import __version__, messages
 from promptcrafter.config import Settings
@@ -51,11 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)
     mount_docs(app)
+    _match_paths_exactly(app.router.routes)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_middleware(ServiceMiddleware)
+    app.add_middleware(ServiceMiddleware, send_timeout=services.settings.send_timeout)
     return app
 
 
@@ -67,14 +70,40 @@ async def _api_error(_request: Request, error: ApiError) -> Response:
     content: dict[str, object] = {"error": error.message}
     if error.details:
         content["details"] = error.details
+    if error.more_details:
+        content["moreDetails"] = error.more_details
     return JSONResponse(content, status_code=error.status_code, headers=error.headers)
 
 
-async def _http_error(_request: Request, error: HTTPException) -> Response:
+def _match_paths_exactly(routes: list[BaseRoute]) -> None:
+    """Make `$` in route patterns mean the end of the path.
+
+    Python's `$` also matches before a final newline, so `/health%0A` would be `/health`
+    and `DELETE /prompts/<id>%0A` would delete the prompt.
+    """
+    for route in routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.pattern.endswith("$"):
+            route.path_regex = re.compile(pattern.pattern[:-1] + r"\Z")  # type: ignore[attr-defined]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path (HEAD wherever GET is)."""
+    path = request.scope["path"]
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(path):
+            allowed |= route.methods
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return ", ".join(sorted(allowed))
+
+
+async def _http_error(request: Request, error: HTTPException) -> Response:
     if error.status_code == 404:
         return _error(404, messages.NOT_FOUND)
     if error.status_code == 405:
-        return _error(405, messages.METHOD_NOT_ALLOWED, error.headers)
+        return _error(405, messages.METHOD_NOT_ALLOWED, {"Allow": _allowed_methods(request)})
     return _error(error.status_code, str(error.detail), error.headers)
 
 

@@ -2,10 +2,6 @@
 
 Each route takes one dependency that does all the per-request checks (authentication,
 query parameters), because every FastAPI dependency has a measurable cost per request.
-
-Database work runs inline on the event loop in short synchronous transactions: one
-indexed statement or a few take microseconds, less than a hand-off to a worker thread.
-No transaction is ever held across an `await`, so a slow client can never keep a lock.
 """
 
 from __future__ import annotations
@@ -13,23 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import anyio
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from promptcrafter import messages
 from promptcrafter.errors import (
-    Forbidden,
     Invalid,
-    NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     Unauthorized,
     UnsupportedMediaType,
 )
-from promptcrafter.schemas import is_valid_id
 from promptcrafter.server.services import Services
-from promptcrafter.storage import logs, prompts, users
-from promptcrafter.storage.database import Transaction
+from promptcrafter.storage import users
 
 Model = TypeVar("Model", bound=BaseModel)
 QueryParams = dict[str, list[str]]
@@ -53,7 +47,7 @@ def authenticated(*allowed_params: str) -> Any:
 
     async def caller(request: Request) -> Caller:
         services: Services = request.app.state.services
-        user = _authenticate(request, services)
+        user = await _authenticate(request, services)
         return Caller(services, _query_params(request, allowed_params), user)
 
     return Depends(caller)
@@ -68,17 +62,14 @@ def public(*allowed_params: str) -> Any:
     return Depends(caller)
 
 
-def _authenticate(request: Request, services: Services) -> dict[str, Any]:
+async def _authenticate(request: Request, services: Services) -> dict[str, Any]:
     """The account named by the bearer token; 401 with the contract's two messages."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(messages.TOKEN_MISSING)
     user_id = services.tokens.user_id(token)
-    user = None
-    if user_id is not None:
-        with services.db.transaction(write=False) as tx:
-            user = users.get(tx, user_id=user_id)
+    user = None if user_id is None else await services.db.read(users.get, user_id=user_id)
     if user is None:
         raise Unauthorized(messages.TOKEN_INVALID)
     return user
@@ -98,15 +89,19 @@ async def read_body(request: Request) -> bytes:
 
     A dependency listed after the route's `Caller`, so authentication is checked first.
     """
-    limit = request.app.state.services.settings.max_body_bytes
+    settings = request.app.state.services.settings
+    limit = settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(messages.BODY_TOO_LARGE)
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    with anyio.move_on_after(settings.body_timeout) as deadline:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    if deadline.cancelled_caught:
+        raise RequestTimeout(messages.REQUEST_TIMEOUT)
     if not _declares_json(request.headers.get("content-type")):
         raise UnsupportedMediaType(messages.NOT_JSON)
     return bytes(body)
@@ -124,8 +119,15 @@ def _declares_json(content_type: str | None) -> bool:
 RawBody = Depends(read_body)
 
 
+MAX_DETAILS = 20
+
+
 def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
-    """The body validated against `model`; 400 with the endpoint's message otherwise."""
+    """The body validated against `model`; 400 with the endpoint's message otherwise.
+
+    At most MAX_DETAILS problems are listed (and `moreDetails` counts the rest), so a
+    body of a hundred thousand unknown keys gets a short answer.
+    """
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -135,35 +137,12 @@ def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as error:
+        problems = error.errors(include_url=False, include_input=False, include_context=False)
         details = [
-            {"field": ".".join(str(part) for part in item["loc"]) or "body", "message": item["msg"]}
-            for item in error.errors(include_url=False)
+            {
+                "field": (".".join(str(part) for part in item["loc"]) or "body")[:200],
+                "message": item["msg"][:200],
+            }
+            for item in problems[:MAX_DETAILS]
         ]
-        raise Invalid(message, details=details) from None
-
-
-def owned_prompt(
-    tx: Transaction, *, user_id: str, prompt_id: str, bad_id: str, forbidden: str
-) -> dict[str, Any]:
-    """The caller's prompt: 400 `bad_id` for a malformed id, 404 when none has it, 403 `forbidden`
-    when it is someone else's."""
-    if not is_valid_id(prompt_id):
-        raise Invalid(bad_id)
-    prompt = prompts.get(tx, prompt_id=prompt_id)
-    if prompt is None:
-        raise NotFound(messages.PROMPT_NOT_FOUND)
-    if prompt["ownerId"] != user_id:
-        raise Forbidden(forbidden)
-    return prompt
-
-
-def owned_log_id(tx: Transaction, *, user_id: str, log_id: str) -> str:
-    """The id of the caller's log: 400 malformed, 404 unknown, 403 someone else's."""
-    if not is_valid_id(log_id):
-        raise Invalid(messages.LOG_BAD_ID)
-    owner = logs.owner_of(tx, log_id=log_id)
-    if owner is None:
-        raise NotFound(messages.LOG_NOT_FOUND)
-    if owner != user_id:
-        raise Forbidden(messages.LOG_FORBIDDEN)
-    return log_id
+        raise Invalid(message, details=details, more_details=len(problems) - len(details)) from None

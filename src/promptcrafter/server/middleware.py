@@ -1,7 +1,9 @@
-"""The outermost layer: request ids, security headers, and the last-resort 500."""
+"""The outermost layer: request ids, security headers, request limits, HEAD, and the
+last-resort 500."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -18,13 +20,22 @@ DOCS_POLICY = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     b"frame-ancestors 'none'"
 )
+MAX_URL_LENGTH = 8 * 1024
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class _ClientStalled(Exception):
+    """The client read nothing of a streamed response for the whole send timeout."""
 
 
 class ServiceMiddleware:
-    """Tags every response with a request id and security headers; turns crashes into JSON."""
+    """Tags every response with a request id and security headers; refuses oversized URLs
+    and headers; answers HEAD like GET without the body; gives up on a client that stops
+    reading a streamed response; turns crashes into JSON."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, send_timeout: float) -> None:
         self.app = app
+        self.send_timeout = send_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,30 +49,64 @@ class ServiceMiddleware:
             (b"content-security-policy", policy),
             (b"referrer-policy", b"no-referrer"),
         ]
-        started = False
+        started = streaming = False
+        head_only = scope["method"] == "HEAD"
+        if head_only:
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, streaming
             if message["type"] == "http.response.start":
                 started = True
                 message["headers"] = [*message.get("headers", []), *extra_headers]
+            elif message["type"] == "http.response.body":
+                if head_only:
+                    message = {**message, "body": b""}
+                if message.get("more_body") or streaming:
+                    streaming = True
+                    try:
+                        async with asyncio.timeout(self.send_timeout):
+                            await send(message)
+                    except TimeoutError:
+                        raise _ClientStalled from None
+                    return
             await send(message)
 
+        refusal = _refusal(scope)
         try:
-            await self.app(scope, receive, send_with_headers)
+            if refusal is not None:
+                await _send_error(send_with_headers, *refusal)
+            else:
+                await self.app(scope, receive, send_with_headers)
+        except _ClientStalled:
+            # Returning without finishing the response makes the server drop the connection.
+            logger.info("client stopped reading [request id %s]", request_id)
         except Exception:
             logger.exception("request %s %s failed [request id %s]", scope["method"], scope["path"], request_id)
             if started:
                 raise
-            body = orjson.dumps({"error": messages.UNEXPECTED})
-            await send_with_headers(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/json; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_headers({"type": "http.response.body", "body": body})
+            await _send_error(send_with_headers, 500, messages.UNEXPECTED)
+
+
+def _refusal(scope: Scope) -> tuple[int, str] | None:
+    """What a request too big to look at gets, if it is one."""
+    if len(scope["path"]) + len(scope["query_string"]) > MAX_URL_LENGTH:
+        return 414, messages.URL_TOO_LONG
+    if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+        return 431, messages.HEADERS_TOO_LARGE
+    return None
+
+
+async def _send_error(send: Send, status: int, message: str) -> None:
+    body = orjson.dumps({"error": message})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -21,26 +20,30 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-def json_array(batches: Iterable[Sequence[Any]]) -> Response:
-    """`[item, …]`, streamed while the rows are read when there is more than one batch.
+async def json_array(pages: AsyncIterator[list[Any]]) -> Response:
+    """`[item, …]` from a list read page by page (`Database.pages`, whose pages are never empty).
 
-    The first batch is read before the response starts, so a failing query still gets a
-    proper error status instead of a cut-off body; a result that fits in one batch (most
-    do) is sent whole, sparing the streaming machinery.
+    The first page is read before the response starts, so a failing query still gets a
+    proper error status instead of a cut-off body; a list that fits in one page (most
+    do) is sent whole. Longer lists are streamed: each page is read in a short call of
+    its own, so nothing is held open while a slow client takes its time.
     """
-    remaining = iter(batches)
-    first = next(remaining, [])
-    second = next(remaining, None)
+    first: list[Any] = await anext(pages, [])
+    second = await anext(pages, None)
     if second is None:
-        return Response(b"".join(_array_chunks(first, iter(()))), media_type=JSON_MEDIA_TYPE)
-    chunks = _array_chunks(first, itertools.chain([second], remaining))
-    return StreamingResponse(chunks, media_type=JSON_MEDIA_TYPE)
+        return Response(b"[" + _joined(first) + b"]", media_type=JSON_MEDIA_TYPE)
+    return StreamingResponse(_array_chunks(first, second, pages), media_type=JSON_MEDIA_TYPE)
 
 
-def _array_chunks(first: Sequence[Any], remaining: Iterator[Sequence[Any]]) -> Iterator[bytes]:
-    separator = b"["
-    for batch in itertools.chain([first], remaining):
-        if batch:
-            yield separator + b",".join(orjson.dumps(item) for item in batch)
-            separator = b","
-    yield b"[]" if separator == b"[" else b"]"
+async def _array_chunks(
+    first: Sequence[Any], second: Sequence[Any], remaining: AsyncIterator[list[Any]]
+) -> AsyncIterator[bytes]:
+    yield b"[" + _joined(first)
+    yield b"," + _joined(second)
+    async for page in remaining:
+        yield b"," + _joined(page)
+    yield b"]"
+
+
+def _joined(items: Sequence[Any]) -> bytes:
+    return b",".join(orjson.dumps(item) for item in items)

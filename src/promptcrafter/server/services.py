@@ -19,7 +19,7 @@ class Services:
     @classmethod
     def start(cls, settings: Settings) -> Services:
         """Connect to the (already migrated) database and load the signing secret."""
-        db = Database(settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = Database.from_settings(settings)
         secret = settings.secret_key
         if secret is None:
             with db.transaction(write=True) as tx:

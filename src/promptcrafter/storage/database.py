@@ -1,85 +1,70 @@
-"""The connections and the unit of work: every query runs inside `Database.transaction`.
+"""The unit of work: every query runs in a transaction handed out by `Database`.
 
-Statements are written with SQLAlchemy Core and compiled once per dialect; they then run
-on the driver's own cursor. SQLAlchemy's per-execution bookkeeping costs several times
-more than an indexed lookup itself, and this service mostly does indexed lookups.
+How requests use the database without ever holding each other up:
+
+- A request's database work is a plain function of a `Transaction`, run by `read`,
+  `write` or `scan`. It finishes, commits and returns its connection before the
+  response is written, so no client can keep a connection or a lock by reading slowly.
+- On SQLite, `read` and `write` run the function on the event loop: an indexed statement
+  on a local file takes microseconds, less than a hand-off to a thread. Writers first
+  take their turn at the writer lock without blocking the loop (see `_writer_turn`).
+  `scan` (search over many rows) runs in a worker thread.
+- On PostgreSQL every call runs in a worker thread, at most `pool_size` at once per
+  process, each on its own pooled connection; while one waits for the network or a row
+  lock, the event loop serves other requests.
+- Waiting longer than `wait_timeout` for a thread, a connection or the write lock is a
+  503 with `Retry-After`, so a saturated server answers at once instead of queueing.
+- Lists are read in keyset pages (`pages`), each page in a call of its own.
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
+import asyncio
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import closing, contextmanager, nullcontext
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import psycopg
-from sqlalchemy import Engine, Executable, create_engine, event, text
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-Record = dict[str, Any]
+from promptcrafter import messages
+from promptcrafter.errors import Unavailable
+from promptcrafter.storage.connections import (
+    PooledConnections,
+    SQLiteConnections,
+    WriterLock,
+    create_sqlalchemy_engine,
+    engine_url,
+)
+from promptcrafter.storage.statements import Record, Statement
 
+if TYPE_CHECKING:
+    from promptcrafter.config import Settings
 
-def engine_url(url: str) -> str:
-    """The SQLAlchemy URL for a user's `sqlite:///…` or `postgresql://…` database URL."""
-    parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
-    if backend in ("postgresql", "postgres"):
-        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://…")
-
-
-class Statement:
-    """A Core statement with named `bindparam`s, compiled once for each dialect it meets."""
-
-    def __init__(self, statement: Executable) -> None:
-        self.statement = statement
-        self._compiled: dict[str, _Compiled] = {}
-
-    def compiled(self, dialect: Dialect) -> _Compiled:
-        """The statement as driver SQL for this dialect."""
-        found = self._compiled.get(dialect.name)
-        if found is None:
-            found = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
-        return found
-
-
-class _Compiled:
-    """Driver SQL plus how to turn keyword parameters into what the driver expects."""
-
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        # Literals in the statement (CASE results, `+ 1`) become parameters with values.
-        self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
-        self.order = tuple(compiled.positiontup or ()) if dialect.positional else None
-
-    def parameters(self, params: dict[str, Any]) -> dict[str, Any] | tuple[Any, ...]:
-        values = {**self.defaults, **params} if self.defaults else params
-        if self.order is None:
-            return values
-        return tuple(values[name] for name in self.order)
+T = TypeVar("T")
+# One page of a list: its items in API form, and the key after which the next page starts
+# (None on the last page).
+Page = tuple[list[dict[str, Any]], Any]
 
 
 class Transaction:
-    """One open transaction on a driver connection; rows come back as dicts."""
+    """One unit of work on a driver connection; rows come back as dicts."""
 
     def __init__(self, connection: Any, dialect: Dialect) -> None:
         self.connection = connection
         self.dialect = dialect
         self.dialect_name: str = dialect.name
 
-    def execute(self, statement: Statement, *, server_side: bool = False, **params: Any) -> Any:
+    def execute(self, statement: Statement, **params: Any) -> Any:
         """Run the statement and return the driver's cursor."""
         compiled = statement.compiled(self.dialect)
-        # psycopg's ordinary cursor fetches the whole result; a named one reads it in batches.
-        named = server_side and self.dialect_name == "postgresql"
-        cursor = self.connection.cursor(name="batches") if named else self.connection.cursor()
+        cursor = self.connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(params))
         except BaseException:
@@ -87,9 +72,10 @@ class Transaction:
             raise
         return cursor
 
-    def run(self, statement: Statement, **params: Any) -> None:
-        """Run a statement that returns no rows."""
-        self.execute(statement, **params).close()
+    def run(self, statement: Statement, **params: Any) -> int:
+        """Run a statement that returns no rows; the number of rows it changed."""
+        with closing(self.execute(statement, **params)) as cursor:
+            return int(cursor.rowcount)
 
     def run_many(self, statement: Statement, rows: list[dict[str, Any]]) -> None:
         """Run a statement once per parameter set, in one driver call."""
@@ -103,18 +89,17 @@ class Transaction:
             row = cursor.fetchone()
             return None if row is None else dict(zip(_names(cursor), row, strict=True))
 
+    def all(self, statement: Statement, **params: Any) -> list[Record]:
+        """Every row; for statements whose LIMIT bounds them."""
+        with closing(self.execute(statement, **params)) as cursor:
+            names = _names(cursor)
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def scalar(self, statement: Statement, **params: Any) -> Any:
         """The first column of the first row, or None."""
         with closing(self.execute(statement, **params)) as cursor:
             row = cursor.fetchone()
             return None if row is None else row[0]
-
-    def batches(self, statement: Statement, *, size: int, **params: Any) -> Iterator[list[Record]]:
-        """All rows, `size` at a time, without holding the whole result."""
-        with closing(self.execute(statement, server_side=True, **params)) as cursor:
-            names = _names(cursor)
-            while rows := cursor.fetchmany(size):
-                yield [dict(zip(names, row, strict=True)) for row in rows]
 
 
 def _names(cursor: Any) -> list[str]:
@@ -122,50 +107,123 @@ def _names(cursor: Any) -> list[str]:
 
 
 class Database:
-    """Owns the connection pool; hands out one transaction per request or command."""
+    """Owns the connections; hands out one transaction per unit of work."""
 
-    def __init__(self, url: str, *, sqlite_busy_timeout_ms: int = 30_000) -> None:
-        self.engine: Engine = _create_engine(engine_url(url), sqlite_busy_timeout_ms)
+    def __init__(
+        self,
+        url: str,
+        *,
+        sqlite_busy_timeout_ms: int = 30_000,
+        pool_size: int = 10,
+        wait_timeout: float = 5.0,
+    ) -> None:
+        self.engine = create_sqlalchemy_engine(
+            engine_url(url),
+            busy_timeout_ms=sqlite_busy_timeout_ms,
+            pool_size=pool_size,
+            pool_timeout=wait_timeout,
+        )
         self.dialect: str = self.engine.dialect.name
         database_file = self.engine.url.database if self.dialect == "sqlite" else None
-        self._writers = _WriterQueue(f"{database_file}.writer-lock") if database_file else None
-        self._connections: _SQLiteConnections | _EngineConnections = (
-            _SQLiteConnections(database_file, sqlite_busy_timeout_ms)
+        self._writer_lock = WriterLock(f"{database_file}.writer-lock") if database_file else None
+        self._connections: SQLiteConnections | PooledConnections = (
+            SQLiteConnections(database_file, sqlite_busy_timeout_ms)
             if database_file
-            else _EngineConnections(self.engine)
+            else PooledConnections(self.engine)
         )
+        self._wait_timeout = wait_timeout
+        # Admission (with a deadline) and the threads themselves: the same size, so a call
+        # admitted never waits for a thread.
+        self._admitted = anyio.CapacityLimiter(pool_size)
+        self._threads = anyio.CapacityLimiter(pool_size)
+        self._writer_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        """The database the settings name, with their pool and timeout limits."""
+        return cls(
+            settings.database_url,
+            sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+            pool_size=settings.db_pool_size,
+            wait_timeout=settings.db_wait_timeout,
+        )
+
+    # Synchronous use: commands, start-up, tests, and the worker threads below.
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
-        """A transaction, committed on success and rolled back on error.
+        """A transaction, committed on success and rolled back on error; blocks while waiting."""
+        if write and self._writer_lock is not None:
+            with self._writer_lock, self._unit_of_work(write=True) as tx:
+                yield tx
+        else:
+            with self._unit_of_work(write=write) as tx:
+                yield tx
+
+    @contextmanager
+    def _unit_of_work(self, *, write: bool) -> Iterator[Transaction]:
+        """Writes run in a transaction; a read is its statements, each on committed data.
 
         On SQLite a writing transaction takes the write lock up front (BEGIN IMMEDIATE), so
-        concurrent writers wait on the busy timeout instead of failing on a lock upgrade.
+        it never fails on a lock upgrade.
         """
-        with self._writers if write and self._writers else nullcontext():
+        with _database_errors():
             connection, handle = self._connections.acquire()
-            try:
-                if self.dialect == "sqlite":
-                    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield Transaction(connection, self.engine.dialect)
-                connection.commit()
-            except BaseException:
-                connection.rollback()
-                raise
-            finally:
-                self._connections.release(handle)
-
-    def stream(self, statement: Statement, *, size: int = 500, **params: Any) -> Iterator[list[Record]]:
-        """The statement's rows in batches, read in a transaction of their own."""
-        with self.transaction(write=False) as tx:
-            yield from tx.batches(statement, size=size, **params)
-
-    def is_available(self) -> bool:
-        """Whether the database answers a trivial query."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except SQLAlchemyError:
+            with _database_errors():
+                if write:
+                    connection.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                yield Transaction(connection, self.engine.dialect)
+                if write:
+                    connection.execute("COMMIT")
+        except BaseException:
+            if write:
+                _roll_back(connection)
+            raise
+        finally:
+            self._connections.release(handle)
+
+    # Asynchronous use: request handlers.
+
+    async def read(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`work(tx, **params)` for a short read."""
+        if self._writer_lock is None:
+            return await self._in_thread(work, write=False, params=params)
+        with self._unit_of_work(write=False) as tx:
+            return work(tx, **params)
+
+    async def scan(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`work(tx, **params)` for a read that may visit many rows: never on the event loop."""
+        return await self._in_thread(work, write=False, params=params)
+
+    async def write(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`work(tx, **params)` in a transaction that may write."""
+        if self._writer_lock is None:
+            return await self._in_thread(work, write=True, params=params)
+        async with self._writer_turn():
+            with self._unit_of_work(write=True) as tx:
+                return work(tx, **params)
+
+    async def pages(
+        self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """The pages of a list, each read in a call of its own: `read_page(tx, after=key, …)`."""
+        run = self.scan if scan else self.read
+        after = None
+        while True:
+            items, after = await run(read_page, after=after, **params)
+            if items:
+                yield items
+            if after is None:
+                return
+
+    async def is_available(self) -> bool:
+        """Whether the database answers a trivial query, through the requests' own path."""
+        try:
+            await self.read(_ping)
+        except (Unavailable, sqlite3.Error, psycopg.Error, SQLAlchemyError):
             return False
         return True
 
@@ -174,133 +232,110 @@ class Database:
         self._connections.close()
         self.engine.dispose()
 
-
-class _EngineConnections:
-    """Driver connections from SQLAlchemy's pool (PostgreSQL: bounded, network-aware)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def acquire(self) -> tuple[Any, Any]:
-        pooled = self._engine.raw_connection()
-        return pooled.driver_connection, pooled
-
-    def release(self, pooled: Any) -> None:
-        pooled.close()
-
-    def close(self) -> None:
-        pass
-
-
-class _SQLiteConnections:
-    """Idle SQLite connections, most recently used first.
-
-    Opening a SQLite file costs little and needs no server, so the only job left is
-    reuse; SQLAlchemy's pool spent more on checkout and checkin than a whole indexed
-    lookup takes. `list.append` and `list.pop` are atomic, so threads need no lock.
-    """
-
-    MAX_IDLE = 32
-
-    def __init__(self, path: str, busy_timeout_ms: int) -> None:
-        self._path = path
-        self._busy_timeout_ms = busy_timeout_ms
-        self._idle: list[sqlite3.Connection] = []
-
-    def acquire(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    async def _in_thread(self, work: Callable[..., T], *, write: bool, params: dict[str, Any]) -> T:
         try:
-            connection = self._idle.pop()
-        except IndexError:
-            connection = sqlite3.connect(
-                self._path,
-                timeout=self._busy_timeout_ms / 1000,
-                check_same_thread=False,
-                isolation_level=None,
+            with anyio.fail_after(self._wait_timeout):
+                await self._admitted.acquire()
+        except TimeoutError:
+            raise _busy() from None
+        try:
+            return await anyio.to_thread.run_sync(
+                self._run_in_transaction, work, write, params, limiter=self._threads
             )
-            configure_sqlite(connection, self._busy_timeout_ms)
-        return connection, connection
+        finally:
+            self._admitted.release()
 
-    def release(self, connection: sqlite3.Connection) -> None:
-        if len(self._idle) < self.MAX_IDLE:
-            self._idle.append(connection)
-        else:
-            connection.close()
+    def _run_in_transaction(self, work: Callable[..., T], write: bool, params: dict[str, Any]) -> T:
+        with self.transaction(write=write) as tx:
+            return work(tx, **params)
 
-    def close(self) -> None:
-        while self._idle:
-            self._idle.pop().close()
+    def _writer_turn(self) -> _WriterTurn:
+        loop = asyncio.get_running_loop()
+        turns = self._writer_turns.get(loop)
+        if turns is None:
+            turns = self._writer_turns[loop] = asyncio.Lock()
+        assert self._writer_lock is not None
+        return _WriterTurn(turns, self._writer_lock, self._wait_timeout)
 
 
-class _WriterQueue:
-    """Makes SQLite writers of every server process on one file take turns, promptly.
+class _WriterTurn:
+    """The SQLite write lock for one coroutine, taken without blocking the event loop.
 
-    SQLite's busy handler retries a locked database after sleeping 1, 2, 5, 10… ms, which
-    under steady concurrent writes wastes most of the time in sleep. A blocking `flock` on
-    a lock file beside the database hands over the moment the holder is done. (The write
-    transactions themselves are a few hundred microseconds.) The thread lock is needed
-    because `flock` does not exclude threads sharing one open file.
+    Coroutines of one process queue on an asyncio lock; the one at the front takes the
+    file lock at once when no other process holds it, and otherwise waits for it in a
+    worker thread. Either wait past the deadline is a 503.
     """
 
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._threads = threading.Lock()
-        self._file: int | None = None
+    def __init__(self, turns: asyncio.Lock, writer_lock: WriterLock, timeout: float) -> None:
+        self._turns = turns
+        self._writer_lock = writer_lock
+        self._timeout = timeout
 
-    def __enter__(self) -> None:
-        self._threads.acquire()
+    async def __aenter__(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
         try:
-            if self._file is None:
-                self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._file, fcntl.LOCK_EX)
+            async with asyncio.timeout_at(deadline):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise _busy() from None
+        try:
+            if not self._writer_lock.try_acquire():
+                waiting = loop.run_in_executor(None, self._writer_lock.acquire)
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await asyncio.shield(waiting)
+                except TimeoutError:
+                    # The thread still gets the lock in the end; hand it straight back.
+                    waiting.add_done_callback(self._release_if_acquired)
+                    raise _busy() from None
         except BaseException:
-            self._threads.release()
+            self._turns.release()
             raise
 
-    def __exit__(self, *_exc: object) -> None:
+    async def __aexit__(self, *_exc: object) -> None:
         try:
-            if self._file is not None:
-                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._writer_lock.release()
         finally:
-            self._threads.release()
+            self._turns.release()
+
+    def _release_if_acquired(self, waiting: asyncio.Future[None]) -> None:
+        if not waiting.cancelled() and waiting.exception() is None:
+            self._writer_lock.release()
 
 
-def configure_sqlite(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
-    """The settings every connection to a SQLite database gets."""
-    for pragma in (
-        "PRAGMA journal_mode=WAL",
-        # In WAL mode NORMAL survives any process crash; only a power loss can drop the
-        # last commits. See README "Durability".
-        "PRAGMA synchronous=NORMAL",
-        "PRAGMA foreign_keys=ON",
-        f"PRAGMA busy_timeout={busy_timeout_ms}",
-    ):
-        connection.execute(pragma)
+def _ping(tx: Transaction) -> None:
+    tx.connection.execute("SELECT 1").fetchall()
 
 
-def _create_engine(url: str, busy_timeout_ms: int) -> Engine:
-    # Transactions always end in commit or rollback, so the pool need not reset connections.
-    if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_reset_on_return=None)
-    engine = create_engine(
-        url,
-        pool_size=10,
-        max_overflow=30,
-        pool_reset_on_return=None,
-        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-    )
+def _busy() -> Unavailable:
+    return Unavailable(messages.SERVER_BUSY, retry_after=1)
 
-    @event.listens_for(engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # Transactions are begun explicitly, so the driver must not begin its own.
-        dbapi_connection.isolation_level = None
-        configure_sqlite(dbapi_connection, busy_timeout_ms)
 
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Any) -> None:
-        # SQLAlchemy's own connections (migrations, health checks) still need a BEGIN.
-        conn.exec_driver_sql("BEGIN")
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database that cannot be reached, or a pool with no free connection, is a 503."""
+    try:
+        yield
+    except PoolTimeout:
+        raise _busy() from None
+    except (psycopg.OperationalError, sqlite3.OperationalError) as error:
+        if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+            raise _busy() from None
+        if isinstance(error, sqlite3.OperationalError) and "unable to open" not in str(error):
+            raise
+        raise Unavailable(messages.DATABASE_UNAVAILABLE) from None
+    except SQLAlchemyError as error:
+        if isinstance(getattr(error, "orig", None), psycopg.OperationalError | sqlite3.OperationalError):
+            raise Unavailable(messages.DATABASE_UNAVAILABLE) from None
+        raise
 
-    return engine
+
+def _roll_back(connection: Any) -> None:
+    try:
+        connection.execute("ROLLBACK")
+    except (sqlite3.Error, psycopg.Error):
+        pass  # a broken connection has no transaction left to roll back
 
 
 def is_integrity_error(error: Exception) -> bool:

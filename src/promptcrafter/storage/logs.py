@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
-from promptcrafter.storage.database import Database, Record, Statement, Transaction, is_integrity_error
+from promptcrafter.storage.database import Page, Transaction, is_integrity_error
+from promptcrafter.storage.keyset import OldestFirst
+from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import logs
 from promptcrafter.storage.values import iso, new_id, now_ms
 
@@ -28,12 +29,6 @@ _INSERT = Statement(
 )
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
-_BY_OWNER = Statement(
-    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")).order_by(logs.c.created_at, logs.c.id)
-)
-_BY_PROMPT = Statement(
-    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")).order_by(logs.c.created_at, logs.c.id)
-)
 
 
 def to_api(row: Record) -> dict[str, Any]:
@@ -99,21 +94,25 @@ def owner_of(tx: Transaction, *, log_id: str) -> str | None:
     return owner
 
 
-def delete_one(tx: Transaction, *, log_id: str) -> None:
-    """Delete one log."""
-    tx.run(_DELETE, log_id=log_id)
+def delete_one(tx: Transaction, *, log_id: str) -> bool:
+    """Delete one log; whether this call removed it."""
+    return tx.run(_DELETE, log_id=log_id) == 1
 
 
-def list_for_owner(db: Database, *, owner_id: str) -> Iterator[list[dict[str, Any]]]:
-    """All the owner's logs, oldest first, in batches."""
-    return _stream(db, _BY_OWNER, owner_id=owner_id)
+_TEXTS = (logs.c.output, logs.c.notes)
+_BY_OWNER = OldestFirst(
+    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")), logs.c.created_at, logs.c.id, _TEXTS, to_api
+)
+_BY_PROMPT = OldestFirst(
+    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")), logs.c.created_at, logs.c.id, _TEXTS, to_api
+)
 
 
-def list_for_prompt(db: Database, *, prompt_id: str) -> Iterator[list[dict[str, Any]]]:
-    """One prompt's logs, oldest first, in batches."""
-    return _stream(db, _BY_PROMPT, prompt_id=prompt_id)
+def page_for_owner(tx: Transaction, *, owner_id: str, after: tuple[int, str] | None) -> Page:
+    """One page of the owner's logs, oldest first, starting after the key `after`."""
+    return _BY_OWNER.page(tx, after, owner_id=owner_id)
 
 
-def _stream(db: Database, statement: Statement, **params: Any) -> Iterator[list[dict[str, Any]]]:
-    for rows in db.stream(statement, **params):
-        yield [to_api(row) for row in rows]
+def page_for_prompt(tx: Transaction, *, prompt_id: str, after: tuple[int, str] | None) -> Page:
+    """One page of a prompt's logs, oldest first, starting after the key `after`."""
+    return _BY_PROMPT.page(tx, after, prompt_id=prompt_id)

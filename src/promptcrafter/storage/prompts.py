@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, case, delete, insert, select, update
 
-from promptcrafter.storage.database import Database, Record, Statement, Transaction
+from promptcrafter.storage.database import Page, Transaction
+from promptcrafter.storage.keyset import OldestFirst
+from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import prompts
 from promptcrafter.storage.values import iso, new_id, now_ms
 
@@ -31,6 +32,10 @@ _INSERT_VALUES = insert(prompts).values(
 _INSERT = Statement(_INSERT_VALUES.returning(*COLUMNS))
 _INSERT_MANY = Statement(_INSERT_VALUES)
 _GET = Statement(select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")))
+# Concurrent edits of one prompt queue on its row instead of overwriting each other.
+_GET_FOR_UPDATE = Statement(
+    select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")).with_for_update()
+)
 _OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
 _NOW = bindparam("now")
 _UPDATE = Statement(
@@ -46,11 +51,6 @@ _UPDATE = Statement(
     .returning(*COLUMNS)
 )
 _DELETE = Statement(delete(prompts).where(prompts.c.id == bindparam("prompt_id")))
-_LIST = Statement(
-    select(*COLUMNS)
-    .where(prompts.c.owner_id == bindparam("owner_id"))
-    .order_by(prompts.c.created_at, prompts.c.id)
-)
 
 
 def to_api(row: Record) -> dict[str, Any]:
@@ -116,9 +116,13 @@ def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def get(tx: Transaction, *, prompt_id: str) -> dict[str, Any] | None:
-    """A prompt by id, whoever owns it (callers check ownership), or None."""
-    row = tx.first(_GET, prompt_id=prompt_id)
+def get(tx: Transaction, *, prompt_id: str, for_update: bool = False) -> dict[str, Any] | None:
+    """A prompt by id, whoever owns it (callers check ownership), or None.
+
+    `for_update` locks its row until the transaction ends (PostgreSQL; a SQLite writer
+    holds the whole database already).
+    """
+    row = tx.first(_GET_FOR_UPDATE if for_update else _GET, prompt_id=prompt_id)
     return to_api(row) if row else None
 
 
@@ -129,7 +133,7 @@ def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
 
 
 def update_fields(tx: Transaction, *, prompt: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any] | None:
-    """Apply the changed fields; None when the prompt vanished meanwhile."""
+    """Apply the changed fields to a prompt read `for_update` in this transaction."""
     merged = {**prompt, **changes}
     row = tx.first(
         _UPDATE,
@@ -140,17 +144,20 @@ def update_fields(tx: Transaction, *, prompt: dict[str, Any], changes: dict[str,
     return to_api(row) if row else None
 
 
-def delete_one(tx: Transaction, *, prompt_id: str) -> None:
-    """Delete a prompt; its logs go with it (ON DELETE CASCADE)."""
-    tx.run(_DELETE, prompt_id=prompt_id)
+def delete_one(tx: Transaction, *, prompt_id: str) -> bool:
+    """Delete a prompt, its logs with it (ON DELETE CASCADE); whether this call removed it."""
+    return tx.run(_DELETE, prompt_id=prompt_id) == 1
 
 
-def list_for_owner(db: Database, *, owner_id: str) -> Iterator[list[dict[str, Any]]]:
-    """The owner's prompts, oldest first, in batches."""
-    return stream(db, _LIST, owner_id=owner_id)
+_BY_OWNER = OldestFirst(
+    select(*COLUMNS).where(prompts.c.owner_id == bindparam("owner_id")),
+    prompts.c.created_at,
+    prompts.c.id,
+    (prompts.c.title, prompts.c.content, prompts.c.tags),
+    to_api,
+)
 
 
-def stream(db: Database, statement: Statement, **params: Any) -> Iterator[list[dict[str, Any]]]:
-    """Run a statement selecting COLUMNS and yield its prompts in API form, in batches."""
-    for rows in db.stream(statement, **params):
-        yield [to_api(row) for row in rows]
+def page_for_owner(tx: Transaction, *, owner_id: str, after: tuple[int, str] | None) -> Page:
+    """One page of the owner's prompts, oldest first, starting after the key `after`."""
+    return _BY_OWNER.page(tx, after, owner_id=owner_id)

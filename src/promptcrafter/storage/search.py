@@ -11,12 +11,10 @@ with many prompts (on PostgreSQL the planner cannot know the owner's share in ad
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
-    BindParameter,
     ColumnElement,
     and_,
     bindparam,
@@ -31,11 +29,17 @@ from sqlalchemy import (
 )
 
 from promptcrafter.storage import prompts as prompt_store
-from promptcrafter.storage.database import Database, Statement
+from promptcrafter.storage.database import Page, Transaction
+from promptcrafter.storage.keyset import PAGE_SIZE, PageQuery
+from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import prompts
 
 TRIGRAM = 3
-# Above this many prompts, an owner's search goes through the SQLite trigram index.
+# The documented limits of a search, which also bound the statement cache below.
+MAX_QUERY_LENGTH = 1000
+MAX_TERMS = 32
+
+# Above this many prompts, an owner's search goes through the trigram index.
 INDEXED_SEARCH_THRESHOLD = 2_000
 _HAS_MANY_PROMPTS = Statement(
     select(prompts.c.seq)
@@ -44,24 +48,35 @@ _HAS_MANY_PROMPTS = Statement(
     .offset(INDEXED_SEARCH_THRESHOLD)
 )
 
+# A page's key: whether the trigram index is used, then the last row's sort key.
+SearchKey = tuple[bool, int, int, str]
 
-def search(db: Database, *, owner_id: str, terms: list[str]) -> Iterator[list[dict[str, Any]]]:
-    """The owner's prompts containing every term, best group first, then newest first."""
+
+def page(tx: Transaction, *, owner_id: str, terms: list[str], after: SearchKey | None) -> Page:
+    """One page of the owner's prompts containing every term: best group first, then newest."""
     folded = [term.casefold() for term in terms]
     long_terms = [term for term in folded if len(term) >= TRIGRAM]
     params: dict[str, Any] = {"owner_id": owner_id}
     for index, term in enumerate(folded):
         params[f"term_{index}"] = term
         params[f"pattern_{index}"] = "%" + _escape_like(term) + "%"
-    use_trigram_index = bool(long_terms) and _has_many_prompts(db, owner_id)
-    if use_trigram_index and db.dialect == "sqlite":
+    if after is None:
+        use_trigram_index = bool(long_terms) and tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
+    else:
+        use_trigram_index, params["after_group"], params["after_updated_at"], params["after_id"] = after
+    if use_trigram_index and tx.dialect_name == "sqlite":
         params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-    statement = _statement(db.dialect, len(folded), use_trigram_index)
-    return prompt_store.stream(db, statement, **params)
+    query = _query(tx.dialect_name, len(folded), use_trigram_index, after is not None)
+    rows, more = query.rows(tx, **params)
+    next_key = None
+    if more and rows:
+        last = rows[-1]
+        next_key = (use_trigram_index, last["search_group"], last["updated_at"], last["id"])
+    return [prompt_store.to_api(row) for row in rows], next_key
 
 
-@lru_cache(maxsize=64)
-def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statement:
+@lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)
+def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bool) -> PageQuery:
     """The search query for a number of terms; built once per shape."""
     terms = [bindparam(f"term_{index}") for index in range(term_count)]
     if dialect == "sqlite":
@@ -91,16 +106,28 @@ def _statement(dialect: str, term_count: int, use_trigram_index: bool) -> Statem
     in_title = or_(false(), *(contains(prompts.c.title_folded, i) for i in range(term_count)))
     in_tags = or_(false(), *(contains(prompts.c.tags_folded, i) for i in range(term_count)))
     group = case((in_title, 0), (in_tags, 1), else_=2)
-    return Statement(
-        select(*prompt_store.COLUMNS)
+    if following:
+        after_group, after_updated = bindparam("after_group"), bindparam("after_updated_at")
+        conditions.append(
+            or_(
+                group > after_group,
+                and_(
+                    group == after_group,
+                    or_(
+                        prompts.c.updated_at < after_updated,
+                        and_(prompts.c.updated_at == after_updated, prompts.c.id < bindparam("after_id")),
+                    ),
+                ),
+            )
+        )
+    ranked = (
+        select(*prompt_store.COLUMNS, group.label("search_group"))
         .where(and_(prompts.c.owner_id == bindparam("owner_id"), *conditions))
         .order_by(group, prompts.c.updated_at.desc(), prompts.c.id.desc())
+        .limit(PAGE_SIZE)
     )
-
-
-def _has_many_prompts(db: Database, owner_id: str) -> bool:
-    with db.transaction(write=False) as tx:
-        return tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
+    texts = (prompts.c.title, prompts.c.content, prompts.c.tags)
+    return PageQuery(ranked, texts, [("search_group", False), ("updated_at", True), ("id", True)])
 
 
 def _escape_like(term: str) -> str:

@@ -10,7 +10,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from promptcrafter import messages
 from promptcrafter.errors import Conflict
-from promptcrafter.storage.database import Statement, Transaction, is_integrity_error
+from promptcrafter.storage.database import Transaction, is_integrity_error
+from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import server_secrets, users
 from promptcrafter.storage.values import iso, new_id, now_ms
 

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from promptcrafter import accounts, messages
+from promptcrafter import messages
+from promptcrafter.domain import accounts
 from promptcrafter.schemas import (
     LoginRequest,
     SignupRequest,
@@ -31,11 +32,11 @@ Authenticated = Annotated[Caller, authenticated()]
     responses=errors(400, 409, 413, 415),
     openapi_extra={**body(SignupRequest), **PUBLIC},
 )
-def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
+async def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     """Create an account; the token in the answer saves a log-in call."""
     request = parse_body(raw, SignupRequest, messages.FIELDS_INVALID)
     services = caller.services
-    token = accounts.sign_up(services.db, services.passwords, services.tokens, request)
+    token = await accounts.sign_up(services.db, services.passwords, services.tokens, request)
     return JSONResponse(
         {"message": "User account created successfully.", "token": token}, status_code=201
     )
@@ -47,11 +48,11 @@ def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     responses=errors(400, 401, 413, 415, 429),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )
-def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
+async def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     """Exchange an email and password for a token."""
     request = parse_body(raw, LoginRequest, messages.FIELDS_INVALID)
     services = caller.services
-    token = accounts.log_in(
+    token = await accounts.log_in(
         services.db, services.passwords, services.tokens, services.settings, request
     )
     return JSONResponse({"token": token})

@@ -21,9 +21,8 @@ Anyone = Annotated[Caller, public()]
 @router.get(
     "/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC
 )
-def health(caller: Anyone) -> Response:
+async def health(caller: Anyone) -> Response:
     """Whether the server and its database answer."""
-    # A worker thread: connecting to an unreachable database may take a while.
-    if not caller.services.db.is_available():
+    if not await caller.services.db.is_available():
         raise Unavailable(messages.DATABASE_UNAVAILABLE)
     return JSONResponse({"status": "ok"})

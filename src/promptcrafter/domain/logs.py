@@ -1,0 +1,62 @@
+"""Logs: what a prompt produced, recorded, listed and deleted by the prompt's owner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptcrafter import messages
+from promptcrafter.domain.ownership import require_owner
+from promptcrafter.errors import Invalid, NotFound
+from promptcrafter.schemas import LogCreate, is_valid_id
+from promptcrafter.storage import logs, prompts
+from promptcrafter.storage.database import Transaction
+
+
+def create(tx: Transaction, *, user_id: str, request: LogCreate) -> dict[str, Any]:
+    """Record an output of one of the user's prompts; another user's prompt is a 404 here."""
+    if prompts.owner_of(tx, prompt_id=request.prompt_id) != user_id:
+        raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
+    return logs.create(
+        tx,
+        owner_id=user_id,
+        prompt_id=request.prompt_id,
+        output=request.output,
+        model_used=request.model_used,
+        notes=request.notes,
+        score=request.score,
+    )
+
+
+def checked_prompt_filter(values: list[str]) -> str:
+    """The `promptId` of a log listing: exactly one, of the id format."""
+    if len(values) != 1 or not is_valid_id(values[0]):
+        raise Invalid(messages.LOGS_PROMPT_ID_INVALID)
+    return values[0]
+
+
+def require_listable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
+    """The user may list this prompt's logs: it exists and is theirs."""
+    require_owner(
+        prompts.owner_of(tx, prompt_id=prompt_id),
+        user_id,
+        not_found=messages.LOGS_PROMPT_NOT_FOUND,
+        forbidden=messages.LOGS_PROMPT_FORBIDDEN,
+    )
+
+
+def check_id(log_id: str) -> None:
+    """400 for a log id not of the contract's format."""
+    if not is_valid_id(log_id):
+        raise Invalid(messages.LOG_BAD_ID)
+
+
+def delete(tx: Transaction, *, user_id: str, log_id: str) -> None:
+    """Delete one of the user's logs; 404 to all but the call that removed it."""
+    require_owner(
+        logs.owner_of(tx, log_id=log_id),
+        user_id,
+        not_found=messages.LOG_NOT_FOUND,
+        forbidden=messages.LOG_FORBIDDEN,
+    )
+    if not logs.delete_one(tx, log_id=log_id):
+        raise NotFound(messages.LOG_NOT_FOUND)

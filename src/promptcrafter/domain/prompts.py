@@ -1,0 +1,70 @@
+"""Prompts: create, read, change and delete one's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from promptcrafter import messages
+from promptcrafter.domain.ownership import require_owner
+from promptcrafter.errors import Invalid, NotFound
+from promptcrafter.schemas import PromptCreate, PromptUpdate, is_valid_id
+from promptcrafter.storage import prompts
+from promptcrafter.storage.database import Transaction
+
+
+@dataclass(frozen=True)
+class IdMessages:
+    """The contract words a malformed id and another user's prompt differently per route."""
+
+    bad_id: str
+    forbidden: str
+
+
+READING = IdMessages(messages.PROMPT_READ_BAD_ID, messages.PROMPT_READ_FORBIDDEN)
+CHANGING = IdMessages(messages.PROMPT_BAD_ID, messages.PROMPT_FORBIDDEN)
+
+
+def check_id(prompt_id: str, words: IdMessages) -> None:
+    """400 for an id not of the contract's format; checked before any lookup."""
+    if not is_valid_id(prompt_id):
+        raise Invalid(words.bad_id)
+
+
+def create(tx: Transaction, *, user_id: str, request: PromptCreate) -> dict[str, Any]:
+    """Save a new prompt for the user."""
+    return prompts.create(tx, owner_id=user_id, **request.model_dump())
+
+
+def get(tx: Transaction, *, user_id: str, prompt_id: str) -> dict[str, Any]:
+    """One of the user's prompts (the id's format already checked)."""
+    prompt = prompts.get(tx, prompt_id=prompt_id)
+    _require_owner(prompt and prompt["ownerId"], user_id, READING)
+    assert prompt is not None
+    return prompt
+
+
+def update(
+    tx: Transaction, *, user_id: str, prompt_id: str, request: PromptUpdate | Invalid
+) -> dict[str, Any]:
+    """Change the fields sent. `request` may be the error parsing the body: the contract
+    reports it only after the prompt's existence and ownership."""
+    prompt = prompts.get(tx, prompt_id=prompt_id, for_update=True)
+    _require_owner(prompt and prompt["ownerId"], user_id, CHANGING)
+    assert prompt is not None
+    if isinstance(request, Invalid):
+        raise request
+    updated = prompts.update_fields(tx, prompt=prompt, changes=request.changes())
+    assert updated is not None  # the row is locked (or the database is) until commit
+    return updated
+
+
+def delete(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
+    """Delete one of the user's prompts and its logs; 404 to all but the call that removed it."""
+    _require_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, CHANGING)
+    if not prompts.delete_one(tx, prompt_id=prompt_id):
+        raise NotFound(messages.PROMPT_NOT_FOUND)
+
+
+def _require_owner(owner_id: str | None, user_id: str, words: IdMessages) -> None:
+    require_owner(owner_id, user_id, not_found=messages.PROMPT_NOT_FOUND, forbidden=words.forbidden)

@@ -1,0 +1,195 @@
+"""Where driver connections come from: SQLite files and the writer lock, PostgreSQL's pool."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+
+def engine_url(url: str) -> str:
+    """The SQLAlchemy URL for a user's `sqlite:///…` or `postgresql://…` database URL."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+pysqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://…")
+
+
+class PooledConnections:
+    """PostgreSQL driver connections from SQLAlchemy's bounded pool.
+
+    Requests use them in autocommit mode: a read is then one round trip instead of three
+    (BEGIN, statement, COMMIT), and a write says BEGIN itself.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def acquire(self) -> tuple[Any, Any]:
+        pooled = self._engine.raw_connection()
+        connection = pooled.driver_connection
+        assert connection is not None
+        connection.autocommit = True
+        return connection, pooled
+
+    def release(self, pooled: Any) -> None:
+        connection = pooled.driver_connection
+        if connection.broken or connection.closed:
+            pooled.invalidate()
+            return
+        # SQLAlchemy's own users of the pool (migrations) expect the driver's default.
+        connection.autocommit = False
+        pooled.close()
+
+    def close(self) -> None:
+        pass
+
+
+class SQLiteConnections:
+    """Idle SQLite connections, most recently used first.
+
+    Opening a SQLite file costs little and needs no server, so the only job left is
+    reuse; SQLAlchemy's pool spent more on checkout and checkin than a whole indexed
+    lookup takes. `list.append` and `list.pop` are atomic, so threads need no lock.
+    Connections are in autocommit mode; a transaction says BEGIN itself.
+    """
+
+    MAX_IDLE = 32
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self._path = path
+        self._busy_timeout_ms = busy_timeout_ms
+        self._idle: list[sqlite3.Connection] = []
+
+    def acquire(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        try:
+            connection = self._idle.pop()
+        except IndexError:
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._busy_timeout_ms / 1000,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            configure_sqlite(connection, self._busy_timeout_ms)
+        return connection, connection
+
+    def release(self, connection: sqlite3.Connection) -> None:
+        if len(self._idle) < self.MAX_IDLE:
+            self._idle.append(connection)
+        else:
+            connection.close()
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+
+class WriterLock:
+    """Makes SQLite writers of every server process on one file take turns, promptly.
+
+    SQLite's busy handler retries a locked database after sleeping 1, 2, 5, 10… ms, which
+    under steady concurrent writes wastes most of the time in sleep. A blocking `flock` on
+    a lock file beside the database hands over the moment the holder is done. (The write
+    transactions themselves are a few hundred microseconds.) The thread lock is needed
+    because `flock` does not exclude threads sharing one open file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._threads = threading.Lock()
+        self._file: int | None = None
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it, without waiting."""
+        if not self._threads.acquire(blocking=False):
+            return False
+        try:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._threads.release()
+            return False
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def acquire(self) -> None:
+        """Wait for the lock (in a worker thread when called from a server)."""
+        self._threads.acquire()
+        try:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def __enter__(self) -> None:
+        self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+    def _descriptor(self) -> int:
+        if self._file is None:
+            self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._file
+
+
+def configure_sqlite(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """The settings every connection to a SQLite database gets."""
+    for pragma in (
+        "PRAGMA journal_mode=WAL",
+        # In WAL mode NORMAL survives any process crash; only a power loss can drop the
+        # last commits. See README "Durability".
+        "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON",
+        f"PRAGMA busy_timeout={busy_timeout_ms}",
+    ):
+        connection.execute(pragma)
+
+
+def create_sqlalchemy_engine(url: str, *, busy_timeout_ms: int, pool_size: int, pool_timeout: float) -> Engine:
+    """The engine for migrations and, on PostgreSQL, the pool requests draw from."""
+    # Transactions always end in commit or rollback, so the pool need not reset connections.
+    if not url.startswith("sqlite"):
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            # Room for the few users outside the request limit: start-up, migrations, health.
+            max_overflow=4,
+            pool_timeout=pool_timeout,
+            pool_reset_on_return=None,
+            connect_args={"connect_timeout": max(1, round(pool_timeout))},
+        )
+    engine = create_engine(
+        url,
+        pool_reset_on_return=None,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Transactions are begun explicitly, so the driver must not begin its own.
+        dbapi_connection.isolation_level = None
+        configure_sqlite(dbapi_connection, busy_timeout_ms)
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # SQLAlchemy's own connections (migrations) still need a BEGIN.
+        conn.exec_driver_sql("BEGIN")
+
+    return engine

@@ -1,0 +1,102 @@
+"""Two server processes on one database: parallel requests never lose or double an effect."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import PASSWORD, STORES, start_server, stop_server
+
+
+class TwoServers:
+    """Two `promptcrafter serve` processes on one database; requests alternate between them."""
+
+    def __init__(self, urls: list[str]) -> None:
+        self.clients = [httpx.Client(base_url=url, timeout=60) for url in urls]
+        self._turn = itertools.count()
+
+    def next(self) -> httpx.Client:
+        return self.clients[next(self._turn) % len(self.clients)]
+
+    def sign_up(self) -> tuple[str, dict[str, str]]:
+        email = f"racer-{uuid.uuid4().hex[:10]}@example.com"
+        response = self.next().post("/auth/signup", json={"name": "Racer", "email": email, "password": PASSWORD})
+        assert response.status_code == 201, response.text
+        return email, {"Authorization": f"Bearer {response.json()['token']}"}
+
+    def in_parallel(self, calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
+        """Every call at once, each on the next server in turn."""
+        assigned = [(call, self.next()) for call in calls]
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            return list(pool.map(lambda pair: pair[0](pair[1]), assigned))
+
+
+@pytest.fixture(scope="module", params=STORES)
+def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoServers]:
+    """Shared by the module's tests, which each sign up their own account."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('races') / 'shared.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    started = [start_server(url), start_server(url)]
+    pair = TwoServers([server.url for server in started])
+    yield pair
+    for client in pair.clients:
+        client.close()
+    for server in started:
+        stop_server(server)
+
+
+def new_prompt(servers: TwoServers, headers: dict[str, str]) -> dict[str, Any]:
+    body = {"title": "Original title", "content": "Original content", "model": "m", "tags": ["t"]}
+    response = servers.next().post("/prompts", json=body, headers=headers)
+    assert response.status_code == 201
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_parallel_patches_of_different_fields_keep_both_changes(servers: TwoServers) -> None:
+    _, headers = servers.sign_up()
+    for trial in range(8):
+        prompt = new_prompt(servers, headers)
+        path = f"/prompts/{prompt['_id']}"
+        responses = servers.in_parallel([
+            lambda http: http.patch(path, json={"title": f"New title {trial}"}, headers=headers),
+            lambda http: http.patch(path, json={"content": f"New content {trial}"}, headers=headers),
+        ])
+        assert [response.status_code for response in responses] == [200, 200]
+        stored = servers.next().get(path, headers=headers).json()
+        assert (stored["title"], stored["content"], stored["tags"]) == (f"New title {trial}", f"New content {trial}", ["t"])
+
+
+def test_parallel_deletes_of_one_prompt_answer_204_exactly_once(servers: TwoServers) -> None:
+    _, headers = servers.sign_up()
+    for _ in range(5):
+        path = f"/prompts/{new_prompt(servers, headers)['_id']}"
+        responses = servers.in_parallel([lambda http: http.delete(path, headers=headers)] * 20)
+        assert Counter(response.status_code for response in responses) == {204: 1, 404: 19}
+
+
+def test_parallel_deletes_of_one_log_answer_204_exactly_once(servers: TwoServers) -> None:
+    _, headers = servers.sign_up()
+    prompt = new_prompt(servers, headers)
+    log = servers.next().post("/logs", json={"promptId": prompt["_id"], "output": "o", "modelUsed": "m"}, headers=headers)
+    path = f"/logs/{log.json()['_id']}"
+    responses = servers.in_parallel([lambda http: http.delete(path, headers=headers)] * 20)
+    assert Counter(response.status_code for response in responses) == {204: 1, 404: 19}
+
+
+def test_a_burst_of_wrong_passwords_checks_no_more_than_the_limit(servers: TwoServers) -> None:
+    email, _ = servers.sign_up()
+    wrong = {"email": email, "password": "not the password"}
+    responses = servers.in_parallel([lambda http: http.post("/auth/login", json=wrong)] * 30)
+    assert Counter(response.status_code for response in responses) == {401: 10, 429: 20}
+    right = servers.next().post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert right.status_code == 429
+    assert int(right.headers["Retry-After"]) > 0

@@ -1,0 +1,166 @@
+"""Slow and stalled clients against a real server: nobody else waits for them, and the
+server lets go of them in bounded time."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from conftest import PASSWORD, STORES, LiveServer, start_server, stop_server
+from promptcrafter.storage import Database, prompts
+from promptcrafter.storage.values import new_id, now_ms
+
+TIMEOUTS = {"PROMPTCRAFTER_HEADER_TIMEOUT": "1", "PROMPTCRAFTER_BODY_TIMEOUT": "1", "PROMPTCRAFTER_SEND_TIMEOUT": "3"}
+PROMPT_COUNT = 700  # many pages, 14 MB in all: more than the kernel buffers of a connection
+SLOW_READERS = 30
+
+
+@dataclass
+class Library:
+    server: LiveServer
+    headers: dict[str, str]
+    prompt_ids: list[str]
+
+    @property
+    def address(self) -> tuple[str, int]:
+        parts = urlsplit(self.server.url)
+        return parts.hostname or "127.0.0.1", parts.port or 80
+
+
+@pytest.fixture(scope="module", params=STORES)
+def library(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+    """A server with short client timeouts, and a user whose prompt list takes megabytes."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'slow.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    server = start_server(url, env=TIMEOUTS)
+    try:
+        email = f"slow-{uuid.uuid4().hex[:8]}@example.com"
+        signup = httpx.post(f"{server.url}/auth/signup", json={"name": "Slow", "email": email, "password": PASSWORD})
+        headers = {"Authorization": f"Bearer {signup.json()['token']}"}
+        user_id = httpx.get(f"{server.url}/auth/me", headers=headers).json()["_id"]
+        stamp = now_ms() - 1_000_000
+        rows = [
+            {"id": new_id("prompt"), "owner_id": user_id, "title": f"Long prompt {i}", "content": "x" * 20_000,
+             "model": "m", "tags": [], "created_at": stamp + i, "updated_at": stamp + i}
+            for i in range(PROMPT_COUNT)
+        ]
+        database = Database(url)
+        with database.transaction(write=True) as tx:
+            prompts.insert_many(tx, rows=rows)
+        database.close()
+        yield Library(server, headers, [row["id"] for row in rows])
+    finally:
+        stop_server(server)
+
+
+def raw_connection(library: Library, receive_buffer: int = 4096) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect(library.address)
+    return sock
+
+
+def request_head(path: str, headers: dict[str, str], method: str = "GET", extra: str = "") -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+def read_until_closed(sock: socket.socket, limit_seconds: float) -> bytes:
+    sock.settimeout(limit_seconds)
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_clients_that_never_read_hold_up_nobody(library: Library) -> None:
+    readers = [raw_connection(library) for _ in range(SLOW_READERS)]
+    try:
+        for sock in readers:
+            sock.sendall(request_head("/prompts", library.headers))
+        time.sleep(1)  # every slow reader's response is now stuck in a full socket
+        started = time.monotonic()
+        with httpx.Client(base_url=library.server.url, timeout=10) as http:
+            for prompt_id in library.prompt_ids[:20]:
+                assert http.get(f"/prompts/{prompt_id}", headers=library.headers).status_code == 200
+            assert http.get("/openapi.json").status_code == 200
+            assert http.get("/health").status_code == 200
+            listed = http.get("/prompts", headers=library.headers).json()
+        assert [prompt["_id"] for prompt in listed] == library.prompt_ids
+        assert time.monotonic() - started < 10
+    finally:
+        for sock in readers:
+            sock.close()
+
+
+def test_a_client_that_stops_reading_is_dropped_after_the_send_timeout(library: Library) -> None:
+    sock = raw_connection(library)
+    try:
+        sock.sendall(request_head("/prompts", library.headers))
+        time.sleep(6)  # well past the send timeout of 3 s
+        received = read_until_closed(sock, limit_seconds=10)
+    finally:
+        sock.close()
+    assert received.startswith(b"HTTP/1.1 200")
+    assert not received.rstrip().endswith(b"]0\r\n\r\n")  # cut off: the list never finished
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off(library: Library) -> None:
+    sock = raw_connection(library)
+    try:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        started = time.monotonic()
+        with pytest.raises(OSError):  # noqa: PT012 - the server closes while we keep sending
+            for _ in range(40):
+                sock.sendall(b"a")
+                time.sleep(0.1)
+        received = read_until_closed(sock, limit_seconds=5)
+    except OSError:
+        received = b""
+    finally:
+        sock.close()
+    assert time.monotonic() - started < 5
+    if received:
+        assert received.startswith(b"HTTP/1.1 408")
+        assert received.endswith(b'{"error":"The request was not received in time."}')
+
+
+def test_a_connection_that_sends_nothing_is_closed(library: Library) -> None:
+    sock = raw_connection(library)
+    try:
+        started = time.monotonic()
+        received = read_until_closed(sock, limit_seconds=5)
+    finally:
+        sock.close()
+    assert time.monotonic() - started < 4
+    assert received.startswith(b"HTTP/1.1 408")
+
+
+def test_a_body_that_stops_coming_is_408(library: Library) -> None:
+    sock = raw_connection(library)
+    try:
+        head = request_head("/prompts", {**library.headers, "Content-Type": "application/json", "Content-Length": "100"}, method="POST")
+        sock.sendall(head + b'{"title": ')
+        received = read_until_closed(sock, limit_seconds=5)
+    finally:
+        sock.close()
+    assert received.startswith(b"HTTP/1.1 408")
+    assert received.endswith(b'{"error":"The request was not received in time."}')
+
+
+def test_an_oversized_request_head_is_431_before_it_is_read_whole(library: Library) -> None:
+    response = httpx.get(f"{library.server.url}/health", headers={f"X-Big-{i}": "v" * 4_000 for i in range(10)})
+    assert (response.status_code, response.json()) == (431, {"error": "Request headers are too large."})
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: httpx.get(f"{library.server.url}/health").status_code, range(8)))
+    assert statuses == [200] * 8
