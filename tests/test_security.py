@@ -121,6 +121,26 @@ def test_token_of_a_deleted_account_is_invalid(
     assert response.json() == INVALID
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/prompts/not a valid id", None),
+        ("POST", "/prompts", {"title": ""}),
+        ("POST", "/logs", {"unknown": 1}),
+        ("PATCH", "/prompts/prompt_unknown", {"title": "x" * 500}),
+        ("DELETE", "/logs/log_unknown", None),
+        ("GET", "/logs?promptId=", None),
+        ("GET", "/search?q=" + "+".join(["t"] * 40), None),
+    ],
+)
+def test_token_of_a_deleted_account_is_401_before_any_other_error(
+    client: TestClient, database_url: str, user: User, method: str, path: str, body: Any
+) -> None:
+    delete_account_row(database_url, user.id)
+    response = client.request(method, path, headers=user.headers, json=body)
+    assert (response.status_code, response.json()) == (401, INVALID)
+
+
 HEADERS_TOO_LARGE = {"error": "Request headers are too large."}
 
 

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     password_memory_kib: int = Field(65_536, ge=1024, description="Argon2id memory in KiB")
     sqlite_busy_timeout_ms: int = Field(30_000, ge=0, description="how long a SQLite writer waits for the lock")
     db_pool_size: int = Field(
-        10, ge=1, le=200, description="database calls at once per server process (PostgreSQL connections)"
+        10, ge=1, le=200, description="PostgreSQL connections per server process (SQLite: search threads)"
     )
     db_wait_timeout: float = Field(
         5.0, gt=0, le=300, description="seconds a request waits for a connection or the write lock before 503"

@@ -50,6 +50,8 @@ def serve(
         access_log=access_log,
         # Many clients reuse connections; the default 5 s drops idle ones too eagerly.
         timeout_keep_alive=30,
+        # Nothing here reads the client's address; parsing forwarding headers costs ~5 %.
+        proxy_headers=False,
         http="promptcrafter.server.protocol:GuardedHttpToolsProtocol",
     )
 

@@ -1,4 +1,4 @@
-"""Request dependencies: who is calling and with what, the raw body, lookups.
+"""Request dependencies: who is calling and with what, and the raw body.
 
 Each route takes one dependency that does all the per-request checks (authentication,
 query parameters), because every FastAPI dependency has a measurable cost per request.
@@ -6,10 +6,10 @@ query parameters), because every FastAPI dependency has a measurable cost per re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
-import anyio
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -24,22 +24,71 @@ from promptcrafter.errors import (
 )
 from promptcrafter.server.services import Services
 from promptcrafter.storage import users
+from promptcrafter.storage.database import Page, Transaction
 
 Model = TypeVar("Model", bound=BaseModel)
+T = TypeVar("T")
 QueryParams = dict[str, list[str]]
 
 
-@dataclass(frozen=True, slots=True)
 class Caller:
-    """The request's services, its checked query parameters and, on protected routes, its user."""
+    """Who is calling (on protected routes), with the request's checked query parameters.
 
-    services: Services
-    params: QueryParams
-    user: dict[str, Any]
+    A bearer token names an account that may since have been deleted. Instead of a
+    separate query per request, the account's existence is checked in the same unit of
+    work as the request's own first database call (`read`, `write`, `scan`, `pages`);
+    if the request fails before making one, `confirm` checks it before the error is
+    answered, so a deleted account's token is a 401 whatever else is wrong.
+    """
 
-    @property
-    def user_id(self) -> str:
-        return str(self.user["_id"])
+    __slots__ = ("services", "params", "user_id", "confirmed")
+
+    def __init__(self, services: Services, params: QueryParams, user_id: str = "") -> None:
+        self.services = services
+        self.params = params
+        self.user_id = user_id
+        self.confirmed = not user_id  # nothing to confirm on public routes
+
+    async def read(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`Database.read`, checking the account first."""
+        return await self.services.db.read(self._checked(work), **params)
+
+    async def write(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`Database.write`, checking the account first."""
+        return await self.services.db.write(self._checked(work), **params)
+
+    def pages(
+        self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """`Database.pages`, checking the account with the first page."""
+        return self.services.db.pages(self._checked(read_page), scan=scan, **params)
+
+    async def account(self) -> dict[str, Any]:
+        """The caller's account."""
+        user: dict[str, Any] = await self.read(users.get, user_id=self.user_id)
+        return user
+
+    async def confirm(self) -> None:
+        """401 unless the token's account exists."""
+        if not self.confirmed:
+            await self.read(_nothing)
+
+    def _checked(self, work: Callable[..., T]) -> Callable[..., T]:
+        if self.confirmed:
+            return work
+
+        def checked(tx: Transaction, **params: Any) -> T:
+            if not self.confirmed:
+                if users.get(tx, user_id=self.user_id) is None:
+                    raise Unauthorized(messages.TOKEN_INVALID)
+                self.confirmed = True
+            return work(tx, **params)
+
+        return checked
+
+
+def _nothing(_tx: Transaction) -> None:
+    return None
 
 
 def authenticated(*allowed_params: str) -> Any:
@@ -47,36 +96,37 @@ def authenticated(*allowed_params: str) -> Any:
 
     async def caller(request: Request) -> Caller:
         services: Services = request.app.state.services
-        user = await _authenticate(request, services)
-        return Caller(services, _query_params(request, allowed_params), user)
+        user_id = _token_user_id(request, services)
+        return Caller(services, _query_params(request, allowed_params), user_id)
 
     return Depends(caller)
 
 
 def public(*allowed_params: str) -> Any:
-    """The dependency of a route anyone may call; `user` is empty."""
+    """The dependency of a route anyone may call; it has no `user_id`."""
 
     async def caller(request: Request) -> Caller:
-        return Caller(request.app.state.services, _query_params(request, allowed_params), {})
+        return Caller(request.app.state.services, _query_params(request, allowed_params))
 
     return Depends(caller)
 
 
-async def _authenticate(request: Request, services: Services) -> dict[str, Any]:
-    """The account named by the bearer token; 401 with the contract's two messages."""
+def _token_user_id(request: Request, services: Services) -> str:
+    """The account id a valid bearer token names; 401 with the contract's two messages."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(messages.TOKEN_MISSING)
     user_id = services.tokens.user_id(token)
-    user = None if user_id is None else await services.db.read(users.get, user_id=user_id)
-    if user is None:
+    if user_id is None:
         raise Unauthorized(messages.TOKEN_INVALID)
-    return user
+    return user_id
 
 
 def _query_params(request: Request, allowed: tuple[str, ...]) -> QueryParams:
     params: QueryParams = {}
+    if not request.scope["query_string"]:
+        return params
     for key, value in request.query_params.multi_items():
         if key not in allowed:
             raise Invalid(messages.BAD_PARAMETERS)
@@ -95,13 +145,14 @@ async def read_body(request: Request) -> bytes:
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(messages.BODY_TOO_LARGE)
     body = bytearray()
-    with anyio.move_on_after(settings.body_timeout) as deadline:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise PayloadTooLarge(messages.BODY_TOO_LARGE)
-    if deadline.cancelled_caught:
-        raise RequestTimeout(messages.REQUEST_TIMEOUT)
+    try:
+        async with asyncio.timeout(settings.body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise PayloadTooLarge(messages.BODY_TOO_LARGE)
+    except TimeoutError:
+        raise RequestTimeout(messages.REQUEST_TIMEOUT) from None
     if not _declares_json(request.headers.get("content-type")):
         raise UnsupportedMediaType(messages.NOT_JSON)
     return bytes(body)

@@ -7,6 +7,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse, Response
 from swagger_ui_bundle import swagger_ui_path
 
+from promptcrafter.server.routing import DirectRoute
+
 ASSETS = "/docs/assets"
 
 PAGE = f"""<!doctype html>
@@ -33,16 +35,16 @@ INIT = """window.ui = SwaggerUIBundle({
 });
 """
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=DirectRoute)
 
 
 @router.get("/docs")
-def docs_page() -> Response:
+async def docs_page() -> Response:
     return HTMLResponse(PAGE)
 
 
 @router.get("/docs/init.js")
-def docs_script() -> Response:
+async def docs_script() -> Response:
     return Response(INIT, media_type="text/javascript")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,7 +41,7 @@ class ServiceMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()
         policy = DOCS_POLICY if scope["path"].startswith("/docs") else API_POLICY
         extra_headers = [
             (b"x-request-id", request_id.encode()),

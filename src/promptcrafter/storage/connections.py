@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def engine_url(url: str) -> str:
@@ -24,29 +25,31 @@ def engine_url(url: str) -> str:
 
 
 class PooledConnections:
-    """PostgreSQL driver connections from SQLAlchemy's bounded pool.
+    """PostgreSQL connections (DBAPI) from one of SQLAlchemy's bounded pools.
 
-    Requests use them in autocommit mode: a read is then one round trip instead of three
-    (BEGIN, statement, COMMIT), and a write says BEGIN itself.
+    They are used in autocommit mode: a read is then one round trip instead of three
+    (BEGIN, statement, COMMIT), and a write says BEGIN itself. `shared` pools are also
+    used by SQLAlchemy itself (migrations), which expects the driver's default back.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, shared: bool) -> None:
         self._engine = engine
+        self._shared = shared
 
     def acquire(self) -> tuple[Any, Any]:
         pooled = self._engine.raw_connection()
-        connection = pooled.driver_connection
-        assert connection is not None
-        connection.autocommit = True
+        connection = pooled.dbapi_connection
+        if not connection.autocommit:
+            connection.autocommit = True
         return connection, pooled
 
     def release(self, pooled: Any) -> None:
-        connection = pooled.driver_connection
+        connection = pooled.dbapi_connection
         if connection.broken or connection.closed:
             pooled.invalidate()
             return
-        # SQLAlchemy's own users of the pool (migrations) expect the driver's default.
-        connection.autocommit = False
+        if self._shared:
+            connection.autocommit = False
         pooled.close()
 
     def close(self) -> None:
@@ -162,14 +165,26 @@ def configure_sqlite(connection: sqlite3.Connection, busy_timeout_ms: int) -> No
         connection.execute(pragma)
 
 
-def create_sqlalchemy_engine(url: str, *, busy_timeout_ms: int, pool_size: int, pool_timeout: float) -> Engine:
-    """The engine for migrations and, on PostgreSQL, the pool requests draw from."""
+def create_request_engine(url: str, *, pool_size: int, pool_timeout: float) -> AsyncEngine:
+    """PostgreSQL's pool for requests: asynchronous connections, so that waiting for one,
+    or for the network, never blocks the event loop."""
     # Transactions always end in commit or rollback, so the pool need not reset connections.
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
+        pool_reset_on_return=None,
+        connect_args={"connect_timeout": max(1, round(pool_timeout))},
+    )
+
+
+def create_sqlalchemy_engine(url: str, *, busy_timeout_ms: int, pool_timeout: float) -> Engine:
+    """The synchronous engine: migrations, start-up, commands, and SQLite's requests."""
     if not url.startswith("sqlite"):
         return create_engine(
             url,
-            pool_size=pool_size,
-            # Room for the few users outside the request limit: start-up, migrations, health.
+            pool_size=2,
             max_overflow=4,
             pool_timeout=pool_timeout,
             pool_reset_on_return=None,

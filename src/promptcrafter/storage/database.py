@@ -7,12 +7,13 @@ How requests use the database without ever holding each other up:
   response is written, so no client can keep a connection or a lock by reading slowly.
 - On SQLite, `read` and `write` run the function on the event loop: an indexed statement
   on a local file takes microseconds, less than a hand-off to a thread. Writers first
-  take their turn at the writer lock without blocking the loop (see `_writer_turn`).
-  `scan` (search over many rows) runs in a worker thread.
-- On PostgreSQL every call runs in a worker thread, at most `pool_size` at once per
-  process, each on its own pooled connection; while one waits for the network or a row
-  lock, the event loop serves other requests.
-- Waiting longer than `wait_timeout` for a thread, a connection or the write lock is a
+  take their turn at the writer lock without blocking the loop (see `_WriterTurn`).
+  `scan` (search) moves to a worker thread when it takes more than 2 ms.
+- On PostgreSQL the function runs on the event loop too, in a greenlet over an
+  asynchronous connection (SQLAlchemy's asyncio bridge): each statement awaits the
+  network, so while one request waits for the server or a row lock, the loop serves
+  others. At most `pool_size` connections per process.
+- Waiting longer than `wait_timeout` for a connection, a thread or the write lock is a
   503 with `Retry-After`, so a saturated server answers at once instead of queueing.
 - Lists are read in keyset pages (`pages`), each page in a call of its own.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import closing, contextmanager
@@ -32,6 +34,7 @@ import psycopg
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.util import greenlet_spawn
 
 from promptcrafter import messages
 from promptcrafter.errors import Unavailable
@@ -39,6 +42,7 @@ from promptcrafter.storage.connections import (
     PooledConnections,
     SQLiteConnections,
     WriterLock,
+    create_request_engine,
     create_sqlalchemy_engine,
     engine_url,
 )
@@ -48,6 +52,9 @@ if TYPE_CHECKING:
     from promptcrafter.config import Settings
 
 T = TypeVar("T")
+INLINE_SCAN_SECONDS = 0.002
+WRITER_SPIN_SECONDS = 0.002
+WRITER_SPIN_SLEEP = 0.00005
 # One page of a list: its items in API form, and the key after which the next page starts
 # (None on the last page).
 Page = tuple[list[dict[str, Any]], Any]
@@ -118,19 +125,22 @@ class Database:
         wait_timeout: float = 5.0,
     ) -> None:
         self.engine = create_sqlalchemy_engine(
-            engine_url(url),
-            busy_timeout_ms=sqlite_busy_timeout_ms,
-            pool_size=pool_size,
-            pool_timeout=wait_timeout,
+            engine_url(url), busy_timeout_ms=sqlite_busy_timeout_ms, pool_timeout=wait_timeout
         )
         self.dialect: str = self.engine.dialect.name
         database_file = self.engine.url.database if self.dialect == "sqlite" else None
         self._writer_lock = WriterLock(f"{database_file}.writer-lock") if database_file else None
-        self._connections: SQLiteConnections | PooledConnections = (
-            SQLiteConnections(database_file, sqlite_busy_timeout_ms)
-            if database_file
-            else PooledConnections(self.engine)
-        )
+        self._connections: SQLiteConnections | PooledConnections
+        if database_file:
+            self._connections = SQLiteConnections(database_file, sqlite_busy_timeout_ms)
+            self._request_engine = None
+            self._request_connections = self._connections
+        else:
+            self._connections = PooledConnections(self.engine, shared=True)
+            self._request_engine = create_request_engine(
+                engine_url(url), pool_size=pool_size, pool_timeout=wait_timeout
+            )
+            self._request_connections = PooledConnections(self._request_engine.sync_engine, shared=False)
         self._wait_timeout = wait_timeout
         # Admission (with a deadline) and the threads themselves: the same size, so a call
         # admitted never waits for a thread.
@@ -156,54 +166,74 @@ class Database:
     def transaction(self, *, write: bool) -> Iterator[Transaction]:
         """A transaction, committed on success and rolled back on error; blocks while waiting."""
         if write and self._writer_lock is not None:
-            with self._writer_lock, self._unit_of_work(write=True) as tx:
+            with self._writer_lock, self._unit_of_work(self._connections, write=True) as tx:
                 yield tx
         else:
-            with self._unit_of_work(write=write) as tx:
+            with self._unit_of_work(self._connections, write=write) as tx:
                 yield tx
 
     @contextmanager
-    def _unit_of_work(self, *, write: bool) -> Iterator[Transaction]:
+    def _unit_of_work(
+        self, connections: SQLiteConnections | PooledConnections, *, write: bool
+    ) -> Iterator[Transaction]:
         """Writes run in a transaction; a read is its statements, each on committed data.
 
         On SQLite a writing transaction takes the write lock up front (BEGIN IMMEDIATE), so
         it never fails on a lock upgrade.
         """
         with _database_errors():
-            connection, handle = self._connections.acquire()
+            connection, handle = connections.acquire()
         try:
             with _database_errors():
                 if write:
-                    connection.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                    _execute(connection, "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
                 yield Transaction(connection, self.engine.dialect)
                 if write:
-                    connection.execute("COMMIT")
+                    _execute(connection, "COMMIT")
         except BaseException:
             if write:
                 _roll_back(connection)
             raise
         finally:
-            self._connections.release(handle)
+            connections.release(handle)
 
     # Asynchronous use: request handlers.
 
     async def read(self, work: Callable[..., T], /, **params: Any) -> T:
         """`work(tx, **params)` for a short read."""
-        if self._writer_lock is None:
-            return await self._in_thread(work, write=False, params=params)
-        with self._unit_of_work(write=False) as tx:
+        if self._request_engine is not None:
+            return await self._awaiting_network(work, write=False, params=params)
+        with self._unit_of_work(self._connections, write=False) as tx:
             return work(tx, **params)
 
     async def scan(self, work: Callable[..., T], /, **params: Any) -> T:
-        """`work(tx, **params)` for a read that may visit many rows: never on the event loop."""
+        """`work(tx, **params)` for a read that may visit many rows.
+
+        On SQLite it starts on the event loop, where most such reads finish in well under
+        a millisecond; one that is still running after INLINE_SCAN_SECONDS is interrupted
+        and run again in a worker thread, so a long one never holds up other requests.
+        """
+        if self._request_engine is not None:
+            return await self._awaiting_network(work, write=False, params=params)
+        deadline = time.perf_counter() + INLINE_SCAN_SECONDS
+        try:
+            with self._unit_of_work(self._connections, write=False) as tx:
+                tx.connection.set_progress_handler(lambda: time.perf_counter() > deadline, 1000)
+                try:
+                    return work(tx, **params)
+                finally:
+                    tx.connection.set_progress_handler(None, 0)
+        except sqlite3.OperationalError as error:
+            if str(error) != "interrupted":
+                raise
         return await self._in_thread(work, write=False, params=params)
 
     async def write(self, work: Callable[..., T], /, **params: Any) -> T:
         """`work(tx, **params)` in a transaction that may write."""
-        if self._writer_lock is None:
-            return await self._in_thread(work, write=True, params=params)
+        if self._request_engine is not None:
+            return await self._awaiting_network(work, write=True, params=params)
         async with self._writer_turn():
-            with self._unit_of_work(write=True) as tx:
+            with self._unit_of_work(self._connections, write=True) as tx:
                 return work(tx, **params)
 
     async def pages(
@@ -228,9 +258,22 @@ class Database:
         return True
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every connection of the synchronous pools."""
         self._connections.close()
         self.engine.dispose()
+
+    async def aclose(self) -> None:
+        """Close every connection, the requests' pool included."""
+        if self._request_engine is not None:
+            await self._request_engine.dispose()
+        self.close()
+
+    async def _awaiting_network(self, work: Callable[..., T], *, write: bool, params: dict[str, Any]) -> T:
+        return await greenlet_spawn(self._run_request_unit, work, write, params)
+
+    def _run_request_unit(self, work: Callable[..., T], write: bool, params: dict[str, Any]) -> T:
+        with self._unit_of_work(self._request_connections, write=write) as tx:
+            return work(tx, **params)
 
     async def _in_thread(self, work: Callable[..., T], *, write: bool, params: dict[str, Any]) -> T:
         try:
@@ -259,11 +302,15 @@ class Database:
 
 
 class _WriterTurn:
-    """The SQLite write lock for one coroutine, taken without blocking the event loop.
+    """The SQLite write lock for one coroutine, taken without holding up the event loop.
 
-    Coroutines of one process queue on an asyncio lock; the one at the front takes the
-    file lock at once when no other process holds it, and otherwise waits for it in a
-    worker thread. Either wait past the deadline is a 503.
+    Coroutines of one process queue on an asyncio lock. The one at the front takes the
+    file lock at once when no other process holds it. Otherwise another process is in
+    the middle of a write of a few hundred microseconds: it retries for up to
+    WRITER_SPIN_SECONDS, sleeping between tries, and only then waits in a worker thread.
+    (A thread that got the lock would still need the event loop to run the transaction,
+    and would hold the lock, and every other process, in the meantime.) Waiting past
+    the deadline is a 503.
     """
 
     def __init__(self, turns: asyncio.Lock, writer_lock: WriterLock, timeout: float) -> None:
@@ -280,7 +327,7 @@ class _WriterTurn:
         except TimeoutError:
             raise _busy() from None
         try:
-            if not self._writer_lock.try_acquire():
+            if not self._writer_lock.try_acquire() and not self._spin():
                 waiting = loop.run_in_executor(None, self._writer_lock.acquire)
                 try:
                     async with asyncio.timeout_at(deadline):
@@ -299,13 +346,26 @@ class _WriterTurn:
         finally:
             self._turns.release()
 
+    def _spin(self) -> bool:
+        give_up = time.perf_counter() + WRITER_SPIN_SECONDS
+        while time.perf_counter() < give_up:
+            time.sleep(WRITER_SPIN_SLEEP)
+            if self._writer_lock.try_acquire():
+                return True
+        return False
+
     def _release_if_acquired(self, waiting: asyncio.Future[None]) -> None:
         if not waiting.cancelled() and waiting.exception() is None:
             self._writer_lock.release()
 
 
 def _ping(tx: Transaction) -> None:
-    tx.connection.execute("SELECT 1").fetchall()
+    _execute(tx.connection, "SELECT 1")
+
+
+def _execute(connection: Any, sql: str) -> None:
+    with closing(connection.cursor()) as cursor:
+        cursor.execute(sql)
 
 
 def _busy() -> Unavailable:
@@ -333,7 +393,7 @@ def _database_errors() -> Iterator[None]:
 
 def _roll_back(connection: Any) -> None:
     try:
-        connection.execute("ROLLBACK")
+        _execute(connection, "ROLLBACK")
     except (sqlite3.Error, psycopg.Error):
         pass  # a broken connection has no transaction left to roll back
 

@@ -18,9 +18,10 @@ from promptcrafter.schemas import (
 )
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body, public
 from promptcrafter.server.openapi import PUBLIC, body, errors
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse
 
-router = APIRouter(prefix="/auth", tags=["accounts"])
+router = APIRouter(prefix="/auth", tags=["accounts"], route_class=DirectRoute)
 Anyone = Annotated[Caller, public()]
 Authenticated = Annotated[Caller, authenticated()]
 
@@ -61,4 +62,4 @@ async def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
 @router.get("/me", response_model=UserRead, responses=errors(400, 401))
 async def me(caller: Authenticated) -> Response:
     """The caller's account."""
-    return JSONResponse(caller.user)
+    return JSONResponse(await caller.account())

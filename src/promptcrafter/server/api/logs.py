@@ -12,10 +12,11 @@ from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogCreate, LogRead
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors, query
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.storage import logs
 
-router = APIRouter(prefix="/logs", tags=["logs"])
+router = APIRouter(prefix="/logs", tags=["logs"], route_class=DirectRoute)
 Authenticated = Annotated[Caller, authenticated()]
 Lister = Annotated[Caller, authenticated("promptId")]
 
@@ -30,7 +31,7 @@ Lister = Annotated[Caller, authenticated("promptId")]
 async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
-    log = await caller.services.db.write(rules.create, user_id=caller.user_id, request=request)
+    log = await caller.write(rules.create, user_id=caller.user_id, request=request)
     return JSONResponse(log, status_code=201)
 
 
@@ -42,17 +43,16 @@ async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> R
 )
 async def list_logs(caller: Lister) -> Response:
     """All the caller's logs, or one prompt's with `promptId`; oldest first."""
-    db = caller.services.db
     if "promptId" not in caller.params:
-        return await json_array(db.pages(logs.page_for_owner, owner_id=caller.user_id))
+        return await json_array(caller.pages(logs.page_for_owner, owner_id=caller.user_id))
     prompt_id = rules.checked_prompt_filter(caller.params["promptId"])
-    await db.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
-    return await json_array(db.pages(logs.page_for_prompt, prompt_id=prompt_id))
+    await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
+    return await json_array(caller.pages(logs.page_for_prompt, prompt_id=prompt_id))
 
 
 @router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))
 async def delete_log(log_id: str, caller: Authenticated) -> Response:
     """Delete one of the caller's logs."""
     rules.check_id(log_id)
-    await caller.services.db.write(rules.delete, user_id=caller.user_id, log_id=log_id)
+    await caller.write(rules.delete, user_id=caller.user_id, log_id=log_id)
     return Response(status_code=204)

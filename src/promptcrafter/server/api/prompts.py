@@ -13,10 +13,11 @@ from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.storage import prompts
 
-router = APIRouter(prefix="/prompts", tags=["prompts"])
+router = APIRouter(prefix="/prompts", tags=["prompts"], route_class=DirectRoute)
 Authenticated = Annotated[Caller, authenticated()]
 Body = Annotated[bytes, RawBody]
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
@@ -33,21 +34,21 @@ ONE = "/{prompt_id:path}"
 async def create_prompt(caller: Authenticated, raw: Body) -> Response:
     """Save a prompt."""
     request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
-    prompt = await caller.services.db.write(rules.create, user_id=caller.user_id, request=request)
+    prompt = await caller.write(rules.create, user_id=caller.user_id, request=request)
     return JSONResponse(prompt, status_code=201)
 
 
 @router.get("", response_model=list[PromptRead], responses=errors(400, 401))
 async def list_prompts(caller: Authenticated) -> Response:
     """The caller's prompts, oldest first."""
-    return await json_array(caller.services.db.pages(prompts.page_for_owner, owner_id=caller.user_id))
+    return await json_array(caller.pages(prompts.page_for_owner, owner_id=caller.user_id))
 
 
 @router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
 async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """One of the caller's prompts."""
     rules.check_id(prompt_id, rules.READING)
-    prompt = await caller.services.db.read(rules.get, user_id=caller.user_id, prompt_id=prompt_id)
+    prompt = await caller.read(rules.get, user_id=caller.user_id, prompt_id=prompt_id)
     return JSONResponse(prompt)
 
 
@@ -65,7 +66,7 @@ async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Res
         request = parse_body(raw, PromptUpdate, messages.PROMPT_UPDATE_INVALID)
     except Invalid as error:
         request = error
-    prompt = await caller.services.db.write(
+    prompt = await caller.write(
         rules.update, user_id=caller.user_id, prompt_id=prompt_id, request=request
     )
     return JSONResponse(prompt)
@@ -75,5 +76,5 @@ async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Res
 async def delete_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """Delete a prompt and its logs."""
     rules.check_id(prompt_id, rules.CHANGING)
-    await caller.services.db.write(rules.delete, user_id=caller.user_id, prompt_id=prompt_id)
+    await caller.write(rules.delete, user_id=caller.user_id, prompt_id=prompt_id)
     return Response(status_code=204)

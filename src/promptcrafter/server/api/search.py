@@ -11,10 +11,11 @@ from promptcrafter.domain.search import terms_of
 from promptcrafter.schemas import PromptRead
 from promptcrafter.server.deps import Caller, authenticated
 from promptcrafter.server.openapi import errors, query
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import json_array
 from promptcrafter.storage import search
 
-router = APIRouter(tags=["search"])
+router = APIRouter(tags=["search"], route_class=DirectRoute)
 Searcher = Annotated[Caller, authenticated("q")]
 
 
@@ -31,5 +32,4 @@ Searcher = Annotated[Caller, authenticated("q")]
 async def search_prompts(caller: Searcher) -> Response:
     """The caller's prompts containing every whitespace-separated term of `q`."""
     terms = terms_of(caller.params.get("q", []))
-    db = caller.services.db
-    return await json_array(db.pages(search.page, scan=True, owner_id=caller.user_id, terms=terms))
+    return await json_array(caller.pages(search.page, scan=True, owner_id=caller.user_id, terms=terms))
