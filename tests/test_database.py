@@ -9,6 +9,7 @@ from typing import Any
 from promptcrafter.storage import Database
 from promptcrafter.storage.database import Transaction
 
+
 def _count(tx: Transaction, *, limit: int) -> tuple[int, int]:
     sql = (
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) SELECT count(*) FROM n"

@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 import pytest
+from conftest import User
 from fastapi.testclient import TestClient
 
-from conftest import User
 from promptcrafter.auth import Tokens
 from promptcrafter.storage.connections import WriterLock
 

@@ -266,3 +266,22 @@ def test_long_lists_come_back_whole_and_in_order_across_pages(
         listed = client.get(path, headers=user.headers).json()
         assert [log["_id"] for log in listed] == expected
     assert listed[0]["output"] == rows[0]["output"]
+
+
+@pytest.mark.parametrize("count", [499, 500, 501])
+def test_lists_of_about_one_page_are_whole(client: TestClient, settings: Any, user: User, prompt_id: str, count: int) -> None:
+    from promptcrafter.storage import Database, logs
+    from promptcrafter.storage.values import new_id, now_ms
+
+    stamp = now_ms() - 10_000
+    rows = [
+        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id, "output": f"o {i}",
+         "notes": None, "model_used": "m", "score": None, "created_at": stamp + i}
+        for i in range(count)
+    ]
+    database = Database(settings.database_url)
+    with database.transaction(write=True) as tx:
+        logs.insert_many(tx, rows=rows)
+    database.close()
+    response = client.get(f"/logs?promptId={prompt_id}", headers=user.headers)
+    assert [log["_id"] for log in response.json()] == [row["id"] for row in rows]

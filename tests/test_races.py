@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import PASSWORD, STORES, start_server, stop_server
 
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-
 from conftest import PASSWORD, STORES, LiveServer, start_server, stop_server
+
 from promptcrafter.storage import Database, prompts
 from promptcrafter.storage.values import new_id, now_ms
 

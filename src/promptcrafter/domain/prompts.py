@@ -39,7 +39,7 @@ def create(tx: Transaction, *, user_id: str, request: PromptCreate) -> dict[str,
 def get(tx: Transaction, *, user_id: str, prompt_id: str) -> dict[str, Any]:
     """One of the user's prompts (the id's format already checked)."""
     prompt = prompts.get(tx, prompt_id=prompt_id)
-    _require_owner(prompt and prompt["ownerId"], user_id, READING)
+    _require_owner(None if prompt is None else prompt["ownerId"], user_id, READING)
     assert prompt is not None
     return prompt
 
@@ -50,7 +50,7 @@ def update(
     """Change the fields sent. `request` may be the error parsing the body: the contract
     reports it only after the prompt's existence and ownership."""
     prompt = prompts.get(tx, prompt_id=prompt_id, for_update=True)
-    _require_owner(prompt and prompt["ownerId"], user_id, CHANGING)
+    _require_owner(None if prompt is None else prompt["ownerId"], user_id, CHANGING)
     assert prompt is not None
     if isinstance(request, Invalid):
         raise request

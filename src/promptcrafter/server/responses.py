@@ -20,28 +20,26 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-async def json_array(pages: AsyncIterator[list[Any]]) -> Response:
-    """`[item, …]` from a list read page by page (`Database.pages`, whose pages are never empty).
+async def json_array(pages: AsyncIterator[tuple[list[Any], bool]]) -> Response:
+    """`[item, …]` from a list read page by page (`Database.pages`).
 
     The first page is read before the response starts, so a failing query still gets a
     proper error status instead of a cut-off body; a list that fits in one page (most
-    do) is sent whole. Longer lists are streamed: each page is read in a short call of
-    its own, so nothing is held open while a slow client takes its time.
+    do) is sent whole. Longer lists are streamed, each further page read only once the
+    client has taken the one before, so a client that stops reading stops costing.
     """
-    first: list[Any] = await anext(pages, [])
-    second = await anext(pages, None)
-    if second is None:
+    first, last = await anext(pages)
+    if last:
         return Response(b"[" + _joined(first) + b"]", media_type=JSON_MEDIA_TYPE)
-    return StreamingResponse(_array_chunks(first, second, pages), media_type=JSON_MEDIA_TYPE)
+    return StreamingResponse(_array_chunks(first, pages), media_type=JSON_MEDIA_TYPE)
 
 
-async def _array_chunks(
-    first: Sequence[Any], second: Sequence[Any], remaining: AsyncIterator[list[Any]]
-) -> AsyncIterator[bytes]:
+async def _array_chunks(first: Sequence[Any], remaining: AsyncIterator[tuple[list[Any], bool]]) -> AsyncIterator[bytes]:
+    # A page followed by others is never empty; a later one may be (rows deleted meanwhile).
     yield b"[" + _joined(first)
-    yield b"," + _joined(second)
-    async for page in remaining:
-        yield b"," + _joined(page)
+    async for items, _last in remaining:
+        if items:
+            yield b"," + _joined(items)
     yield b"]"
 
 

@@ -38,13 +38,13 @@ class PooledConnections:
 
     def acquire(self) -> tuple[Any, Any]:
         pooled = self._engine.raw_connection()
-        connection = pooled.dbapi_connection
+        connection: Any = pooled.dbapi_connection
         if not connection.autocommit:
             connection.autocommit = True
         return connection, pooled
 
     def release(self, pooled: Any) -> None:
-        connection = pooled.dbapi_connection
+        connection: Any = pooled.dbapi_connection
         if connection.broken or connection.closed:
             pooled.invalidate()
             return

@@ -32,6 +32,7 @@ import anyio
 import anyio.to_thread
 import psycopg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.util import greenlet_spawn
@@ -131,10 +132,10 @@ class Database:
         database_file = self.engine.url.database if self.dialect == "sqlite" else None
         self._writer_lock = WriterLock(f"{database_file}.writer-lock") if database_file else None
         self._connections: SQLiteConnections | PooledConnections
+        self._request_connections: PooledConnections | None = None
+        self._request_engine: AsyncEngine | None = None
         if database_file:
             self._connections = SQLiteConnections(database_file, sqlite_busy_timeout_ms)
-            self._request_engine = None
-            self._request_connections = self._connections
         else:
             self._connections = PooledConnections(self.engine, shared=True)
             self._request_engine = create_request_engine(
@@ -142,8 +143,8 @@ class Database:
             )
             self._request_connections = PooledConnections(self._request_engine.sync_engine, shared=False)
         self._wait_timeout = wait_timeout
-        # Admission (with a deadline) and the threads themselves: the same size, so a call
-        # admitted never waits for a thread.
+        # SQLite searches in worker threads: admission (with a deadline) and the threads
+        # themselves, of one size, so that a search admitted never waits for a thread.
         self._admitted = anyio.CapacityLimiter(pool_size)
         self._threads = anyio.CapacityLimiter(pool_size)
         self._writer_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -226,7 +227,7 @@ class Database:
         except sqlite3.OperationalError as error:
             if str(error) != "interrupted":
                 raise
-        return await self._in_thread(work, write=False, params=params)
+        return await self._scan_in_thread(work, params)
 
     async def write(self, work: Callable[..., T], /, **params: Any) -> T:
         """`work(tx, **params)` in a transaction that may write."""
@@ -238,14 +239,14 @@ class Database:
 
     async def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        """The pages of a list, each read in a call of its own: `read_page(tx, after=key, …)`."""
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
+        """The pages of a list, each read in a call of its own when the one before has been
+        taken: `(items, is_last)`, from `read_page(tx, after=key, **params)`."""
         run = self.scan if scan else self.read
         after = None
         while True:
             items, after = await run(read_page, after=after, **params)
-            if items:
-                yield items
+            yield items, after is None
             if after is None:
                 return
 
@@ -272,24 +273,23 @@ class Database:
         return await greenlet_spawn(self._run_request_unit, work, write, params)
 
     def _run_request_unit(self, work: Callable[..., T], write: bool, params: dict[str, Any]) -> T:
+        assert self._request_connections is not None
         with self._unit_of_work(self._request_connections, write=write) as tx:
             return work(tx, **params)
 
-    async def _in_thread(self, work: Callable[..., T], *, write: bool, params: dict[str, Any]) -> T:
+    async def _scan_in_thread(self, work: Callable[..., T], params: dict[str, Any]) -> T:
         try:
             with anyio.fail_after(self._wait_timeout):
                 await self._admitted.acquire()
         except TimeoutError:
             raise _busy() from None
         try:
-            return await anyio.to_thread.run_sync(
-                self._run_in_transaction, work, write, params, limiter=self._threads
-            )
+            return await anyio.to_thread.run_sync(self._scan, work, params, limiter=self._threads)
         finally:
             self._admitted.release()
 
-    def _run_in_transaction(self, work: Callable[..., T], write: bool, params: dict[str, Any]) -> T:
-        with self.transaction(write=write) as tx:
+    def _scan(self, work: Callable[..., T], params: dict[str, Any]) -> T:
+        with self._unit_of_work(self._connections, write=False) as tx:
             return work(tx, **params)
 
     def _writer_turn(self) -> _WriterTurn:

@@ -18,8 +18,8 @@ from promptcrafter.schemas import (
 )
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body, public
 from promptcrafter.server.openapi import PUBLIC, body, errors
-from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse
+from promptcrafter.server.routing import DirectRoute
 
 router = APIRouter(prefix="/auth", tags=["accounts"], route_class=DirectRoute)
 Anyone = Annotated[Caller, public()]

@@ -12,8 +12,8 @@ from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogCreate, LogRead
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors, query
-from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs
 
 router = APIRouter(prefix="/logs", tags=["logs"], route_class=DirectRoute)

@@ -13,8 +13,8 @@ from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
 from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors
-from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import prompts
 
 router = APIRouter(prefix="/prompts", tags=["prompts"], route_class=DirectRoute)

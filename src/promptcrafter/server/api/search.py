@@ -11,8 +11,8 @@ from promptcrafter.domain.search import terms_of
 from promptcrafter.schemas import PromptRead
 from promptcrafter.server.deps import Caller, authenticated
 from promptcrafter.server.openapi import errors, query
-from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import json_array
+from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import search
 
 router = APIRouter(tags=["search"], route_class=DirectRoute)

@@ -12,8 +12,8 @@ from promptcrafter.errors import Unavailable
 from promptcrafter.schemas import HealthResponse
 from promptcrafter.server.deps import Caller, public
 from promptcrafter.server.openapi import PUBLIC, errors
-from promptcrafter.server.routing import DirectRoute
 from promptcrafter.server.responses import JSONResponse
+from promptcrafter.server.routing import DirectRoute
 
 router = APIRouter(tags=["service"], route_class=DirectRoute)
 Anyone = Annotated[Caller, public()]
