@@ -159,7 +159,8 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("GET", "/health"),
     }
     create_log = document["paths"]["/logs"]["post"]
-    assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "415", "500"}
+    assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "415", "500", "503"}
+    assert "moreDetails" in document["components"]["schemas"]["ErrorResponse"]["properties"]
     assert "promptId" in create_log["requestBody"]["content"]["application/json"]["schema"]["properties"]
     assert document["paths"]["/auth/login"]["post"]["security"] == []
     assert "422" not in str(document)

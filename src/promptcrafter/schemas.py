@@ -196,6 +196,7 @@ class ErrorDetail(BaseModel):
 class ErrorResponse(BaseModel):
     error: str
     details: list[ErrorDetail] | None = None
+    moreDetails: int | None = Field(None, description="How many problems past the first 20 were not listed.")  # noqa: N815
 
 
 class SignupResponse(BaseModel):

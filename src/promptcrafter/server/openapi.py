@@ -19,14 +19,14 @@ _REASONS = {
     413: "Request body is too large",
     415: "The body is not declared as JSON",
     429: "Too many attempts",
-    503: "Database unavailable",
+    503: "Database unavailable, or busy past the wait timeout (with Retry-After)",
 }
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The documented error responses of a route; every route may also answer 500."""
+    """The documented error responses of a route; every route may also answer 503 and 500."""
     documented = {
-        status: {"model": ErrorResponse, "description": _REASONS[status]} for status in statuses
+        status: {"model": ErrorResponse, "description": _REASONS[status]} for status in (*statuses, 503)
     }
     documented[500] = {"model": ErrorResponse, "description": "Unexpected server error"}
     return documented  # type: ignore[return-value]
