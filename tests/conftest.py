@@ -56,6 +56,16 @@ def postgres_url() -> Iterator[str]:
         conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="module", params=STORES)
+def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A database on each store shared by a module's tests (for live servers, which are slow
+    to start); the tests keep apart by signing up accounts of their own."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('module') / 'shared.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture(params=STORES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty, migrated database on each store."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, STORES, start_server, stop_server
+from conftest import PASSWORD, start_server, stop_server
 
 
 class TwoServers:
@@ -37,14 +37,10 @@ class TwoServers:
             return list(pool.map(lambda pair: pair[0](pair[1]), assigned))
 
 
-@pytest.fixture(scope="module", params=STORES)
-def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoServers]:
+@pytest.fixture(scope="module")
+def servers(module_database_url: str) -> Iterator[TwoServers]:
     """Shared by the module's tests, which each sign up their own account."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('races') / 'shared.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    started = [start_server(url), start_server(url)]
+    started = [start_server(module_database_url), start_server(module_database_url)]
     pair = TwoServers([server.url for server in started])
     yield pair
     for client in pair.clients:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import PASSWORD, STORES, LiveServer, start_server, stop_server
+from conftest import PASSWORD, LiveServer, start_server, stop_server
 
 from promptcrafter.storage import Database, prompts
 from promptcrafter.storage.values import new_id, now_ms
@@ -35,13 +35,10 @@ class Library:
         return parts.hostname or "127.0.0.1", parts.port or 80
 
 
-@pytest.fixture(scope="module", params=STORES)
-def library(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Library]:
+@pytest.fixture(scope="module")
+def library(module_database_url: str) -> Iterator[Library]:
     """A server with short client timeouts, and a user whose prompt list takes megabytes."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('slow') / 'slow.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
+    url = module_database_url
     server = start_server(url, env=TIMEOUTS)
     try:
         email = f"slow-{uuid.uuid4().hex[:8]}@example.com"
