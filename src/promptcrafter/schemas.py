@@ -70,21 +70,14 @@ def _score(value: Any) -> Any:
     return value
 
 
-def _text(min_length: int, max_length: int) -> Any:
-    return Annotated[
-        str,
-        StringConstraints(min_length=min_length, max_length=max_length),
-        AfterValidator(_not_blank),
-    ]
-
-
-Name = _text(1, 100)
-Title = _text(3, 100)
-Content = _text(1, 100_000)
-ModelName = _text(1, 100)
-Tag = _text(1, 50)
+# Required text: its length limits, and whitespace alone counts as missing.
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_not_blank)]
+Title = Annotated[str, StringConstraints(min_length=3, max_length=100), AfterValidator(_not_blank)]
+Content = Annotated[str, StringConstraints(min_length=1, max_length=100_000), AfterValidator(_not_blank)]
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_not_blank)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_not_blank)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
-Output = _text(1, 200_000)
+Output = Annotated[str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(_not_blank)]
 Notes = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
 Score = Annotated[
     float | int | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, insert, select, update
+from sqlalchemy import BindParameter, bindparam, case, delete, insert, select, update
 
 from promptcrafter.storage.database import Page, Transaction
 from promptcrafter.storage.keyset import OldestFirst
@@ -37,7 +37,7 @@ _GET_FOR_UPDATE = Statement(
     select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")).with_for_update()
 )
 _OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
-_NOW = bindparam("now")
+_NOW: BindParameter[int] = bindparam("now")
 _UPDATE = Statement(
     update(prompts)
     .where(prompts.c.id == bindparam("prompt_id"))

@@ -15,6 +15,8 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
+    Select,
     ColumnElement,
     and_,
     bindparam,
@@ -78,14 +80,14 @@ def page(tx: Transaction, *, owner_id: str, terms: list[str], after: SearchKey |
 @lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)
 def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bool) -> PageQuery:
     """The search query for a number of terms; built once per shape."""
-    terms = [bindparam(f"term_{index}") for index in range(term_count)]
+    terms: list[BindParameter[str]] = [bindparam(f"term_{index}") for index in range(term_count)]
     if dialect == "sqlite":
         def contains(column: Any, index: int) -> ColumnElement[bool]:
             return func.instr(column, terms[index]) > 0
 
         conditions = [contains(prompts.c.search_folded, i) for i in range(term_count)]
         if use_trigram_index:
-            matching = (
+            matching: Select[Any] = (
                 select(literal_column("rowid"))
                 .select_from(table("prompts_search"))
                 .where(text("prompts_search MATCH :phrases"))
@@ -107,7 +109,8 @@ def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bo
     in_tags = or_(false(), *(contains(prompts.c.tags_folded, i) for i in range(term_count)))
     group = case((in_title, 0), (in_tags, 1), else_=2)
     if following:
-        after_group, after_updated = bindparam("after_group"), bindparam("after_updated_at")
+        after_group: BindParameter[int] = bindparam("after_group")
+        after_updated: BindParameter[int] = bindparam("after_updated_at")
         conditions.append(
             or_(
                 group > after_group,

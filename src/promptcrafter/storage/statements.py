@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Executable
+from sqlalchemy import ClauseElement
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.compiler import SQLCompiler
 
 Record = dict[str, Any]
 
@@ -17,7 +18,7 @@ Record = dict[str, Any]
 class Statement:
     """A Core statement with named `bindparam`s, compiled once for each dialect it meets."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
         self._compiled: dict[str, Compiled] = {}
 
@@ -32,8 +33,9 @@ class Statement:
 class Compiled:
     """Driver SQL plus how to turn keyword parameters into what the driver expects."""
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+    def __init__(self, statement: ClauseElement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
         self.sql = str(compiled)
         # Literals in the statement (CASE results, `+ 1`) become parameters with values.
         self.defaults = {name: value for name, value in compiled.params.items() if value is not None}
