@@ -33,8 +33,8 @@ from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
-from processes import ManagedProcess, find_executable, free_port
 
+from processes import ManagedProcess, find_executable, free_port
 from promptcrafter.storage import Database, logs, prompts, users
 from promptcrafter.storage.migrate import upgrade
 from promptcrafter.storage.values import new_id, now_ms

@@ -30,17 +30,17 @@ from typing import Any
 
 import httpx
 
-import dataset
 from loadgen import LoadShape, Run, run_case
+from promptcrafter.storage import Database, logs, prompts, users
+from promptcrafter.storage.values import new_id, now_ms
 from promptcrafter_target import start_promptcrafter
 from target import Target
 
-from promptcrafter.storage import Database, logs, prompts, users
-from promptcrafter.storage.values import new_id, now_ms
-
 CASES = ("create_log", "list_logs", "search")
-WORDS = ("summary report email review code poem story plan outline draft letter essay "
-         "recipe lesson quiz agenda pitch slogan caption tweet haiku sonnet brief memo").split()
+WORDS = (
+    "summary report email review code poem story plan outline draft letter essay "
+    "recipe lesson quiz agenda pitch slogan caption tweet haiku sonnet brief memo"
+).split()
 
 
 def seed_bulk(database_url: str, *, prompt_count: int, log_count: int, big_user_logs: int) -> tuple[str, str]:
@@ -63,7 +63,14 @@ def seed_bulk(database_url: str, *, prompt_count: int, log_count: int, big_user_
         password_hash = PasswordHasher(time_cost=1, memory_cost=1024).hash(password)
         big_user = users.create(tx, name="Big User", email=email, password_hash=password_hash)
         for index in range((prompt_count - big_prompts) // 100):
-            owners.append(users.create(tx, name=f"User {index}", email=f"bulk-{index}-{secrets.token_hex(3)}@bench.invalid", password_hash="!"))
+            owners.append(
+                users.create(
+                    tx,
+                    name=f"User {index}",
+                    email=f"bulk-{index}-{secrets.token_hex(3)}@bench.invalid",
+                    password_hash="!",
+                )
+            )
     remaining_logs = log_count - big_user_logs
     plan = [(big_user, 100)] * big_prompts
     other_prompts = prompt_count - big_prompts
@@ -71,24 +78,38 @@ def seed_bulk(database_url: str, *, prompt_count: int, log_count: int, big_user_
     plan += [(owners[i // 100], per_prompt + (1 if i < extra else 0)) for i in range(other_prompts)]
     for start in range(0, len(plan), 2_000):
         prompt_rows, log_rows = [], []
-        for owner, count in plan[start:start + 2_000]:
+        for owner, count in plan[start : start + 2_000]:
             clock += 1
             words = rng.sample(WORDS, 6)
             if rng.random() < 0.01:
                 words.append("translation")
             prompt_id = new_id("prompt")
-            prompt_rows.append({
-                "id": prompt_id, "owner_id": owner, "title": " ".join(words[:3]).title(),
-                "content": "Write a " + " ".join(words) + ".", "model": "GPT-4o",
-                "tags": words[:2], "created_at": clock, "updated_at": clock,
-            })
+            prompt_rows.append(
+                {
+                    "id": prompt_id,
+                    "owner_id": owner,
+                    "title": " ".join(words[:3]).title(),
+                    "content": "Write a " + " ".join(words) + ".",
+                    "model": "GPT-4o",
+                    "tags": words[:2],
+                    "created_at": clock,
+                    "updated_at": clock,
+                }
+            )
             for n in range(count):
                 clock += 1
-                log_rows.append({
-                    "id": new_id("log"), "prompt_id": prompt_id, "owner_id": owner,
-                    "output": f"Output {n} " + " ".join(rng.sample(WORDS, 8)), "notes": None,
-                    "model_used": "GPT-4o", "score": n % 11, "created_at": clock,
-                })
+                log_rows.append(
+                    {
+                        "id": new_id("log"),
+                        "prompt_id": prompt_id,
+                        "owner_id": owner,
+                        "output": f"Output {n} " + " ".join(rng.sample(WORDS, 8)),
+                        "notes": None,
+                        "model_used": "GPT-4o",
+                        "score": n % 11,
+                        "created_at": clock,
+                    }
+                )
         with db.transaction(write=True) as tx:
             prompts.insert_many(tx, rows=prompt_rows)
             logs.insert_many(tx, rows=log_rows)
@@ -155,7 +176,9 @@ def stream_all_logs(target: Target, email: str, password: str) -> dict[str, Any]
     started = time.perf_counter()
     size = 0
     try:
-        with httpx.stream("GET", f"{target.base_url}/logs", headers={"Authorization": f"Bearer {token}"}, timeout=300) as response:
+        with httpx.stream(
+            "GET", f"{target.base_url}/logs", headers={"Authorization": f"Bearer {token}"}, timeout=300
+        ) as response:
             response.raise_for_status()
             for chunk in response.iter_bytes():
                 size += len(chunk)
@@ -163,9 +186,14 @@ def stream_all_logs(target: Target, email: str, password: str) -> dict[str, Any]
     finally:
         done.set()
         sampler.join()
-    return {"bytes": size, "seconds": time.perf_counter() - started, "ok": body_ok,
-            "rss_before_mb": before / 2**20, "rss_peak_mb": peak / 2**20,
-            "growth_mb": (peak - before) / 2**20}
+    return {
+        "bytes": size,
+        "seconds": time.perf_counter() - started,
+        "ok": body_ok,
+        "rss_before_mb": before / 2**20,
+        "rss_peak_mb": peak / 2**20,
+        "growth_mb": (peak - before) / 2**20,
+    }
 
 
 def main() -> int:
@@ -180,12 +208,14 @@ def main() -> int:
     shape = LoadShape(duration=args.duration)
     with ExitStack() as stack, tempfile.TemporaryDirectory() as workdir:
         database_url = args.db or f"sqlite:///{Path(workdir) / 'scale.db'}"
-        target = start_promptcrafter(stack=stack, workdir=Path(workdir), command=["promptcrafter"],
-                                     db_url=database_url, seed_concurrency=16)
+        target = start_promptcrafter(
+            stack=stack, workdir=Path(workdir), command=["promptcrafter"], db_url=database_url, seed_concurrency=16
+        )
         small = measure(target, shape, args.repeats)
         started = time.perf_counter()
-        email, password = seed_bulk(database_url, prompt_count=args.prompts, log_count=args.logs,
-                                    big_user_logs=args.big_user_logs)
+        email, password = seed_bulk(
+            database_url, prompt_count=args.prompts, log_count=args.logs, big_user_logs=args.big_user_logs
+        )
         seed_seconds = time.perf_counter() - started
         big = measure(target, shape, args.repeats)
         streamed = stream_all_logs(target, email, password)
@@ -196,11 +226,15 @@ def main() -> int:
     for name in CASES:
         kept = big[name].requests_per_second / small[name].requests_per_second
         rows.append({"case": name, "small": small[name].__dict__, "big": big[name].__dict__, "kept": kept})
-        print(f"{name:<12}{small[name].requests_per_second:>12.0f}{big[name].requests_per_second:>11.0f}"
-              f"{kept:>7.0%}{small[name].p50_ms:>9.1f}ms{big[name].p50_ms:>7.1f}ms{big[name].p99_ms:>7.1f}ms")
-    print(f"\nGET /logs of {args.big_user_logs:,} logs: {streamed['bytes'] / 2**20:.0f} MB in "
-          f"{streamed['seconds']:.1f} s; server memory {streamed['rss_before_mb']:.0f} MB -> peak "
-          f"{streamed['rss_peak_mb']:.0f} MB (+{streamed['growth_mb']:.1f} MB)")
+        print(
+            f"{name:<12}{small[name].requests_per_second:>12.0f}{big[name].requests_per_second:>11.0f}"
+            f"{kept:>7.0%}{small[name].p50_ms:>9.1f}ms{big[name].p50_ms:>7.1f}ms{big[name].p99_ms:>7.1f}ms"
+        )
+    print(
+        f"\nGET /logs of {args.big_user_logs:,} logs: {streamed['bytes'] / 2**20:.0f} MB in "
+        f"{streamed['seconds']:.1f} s; server memory {streamed['rss_before_mb']:.0f} MB -> peak "
+        f"{streamed['rss_peak_mb']:.0f} MB (+{streamed['growth_mb']:.1f} MB)"
+    )
     checks = {
         "create_log keeps >= 80%": rows[0]["kept"] >= 0.8,
         "list_logs keeps >= 80%": rows[1]["kept"] >= 0.8,

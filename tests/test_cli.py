@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, LiveServer, start_server, stop_server
 from typer.testing import CliRunner, Result
 
+from conftest import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import PromptCrafterClient
 from promptcrafter.cli import app
 from promptcrafter.cli.config import config_dir, credentials_path

@@ -30,9 +30,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from promptcrafter.storage import Database
-
 from conftest import FAST_HASHING, User, free_port
+from promptcrafter.storage import Database
 
 ROUNDS = {"sqlite": 3, "postgres": 2}
 WRITERS = 12

@@ -8,9 +8,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import User
 from fastapi.testclient import TestClient
 
+from conftest import User
 from promptcrafter.auth import Tokens
 from promptcrafter.storage.connections import WriterLock
 
@@ -44,7 +44,15 @@ def test_405_lists_every_allowed_method(client: TestClient, method: str, path: s
 
 def test_head_answers_like_get_without_a_body(client: TestClient, user: User) -> None:
     prompt_id = add_prompt(client, user)
-    for path in ("/prompts", f"/prompts/{prompt_id}", "/logs", "/search?q=bounded", "/auth/me", "/health", "/openapi.json"):
+    for path in (
+        "/prompts",
+        f"/prompts/{prompt_id}",
+        "/logs",
+        "/search?q=bounded",
+        "/auth/me",
+        "/health",
+        "/openapi.json",
+    ):
         get = client.get(path, headers=user.headers)
         head = client.head(path, headers=user.headers)
         assert (head.status_code, head.content) == (200, b""), path
@@ -85,11 +93,13 @@ def test_search_query_length_and_term_count_are_bounded(client: TestClient, user
     add_prompt(client, user)
     too_long = client.get("/search", params={"q": "b" * 1_001}, headers=user.headers)
     assert (too_long.status_code, too_long.json()) == (
-        400, {"error": "The search query is too long: at most 1000 characters."}
+        400,
+        {"error": "The search query is too long: at most 1000 characters."},
     )
     too_many = client.get("/search", params={"q": " ".join(["bounded"] * 33)}, headers=user.headers)
     assert (too_many.status_code, too_many.json()) == (
-        400, {"error": "The search query has too many terms: at most 32."}
+        400,
+        {"error": "The search query has too many terms: at most 32."},
     )
     most = client.get("/search", params={"q": " ".join(["bounded"] * 32)}, headers=user.headers)
     assert most.status_code == 200
@@ -117,9 +127,7 @@ def test_token_longer_than_any_issued_is_invalid(client: TestClient) -> None:
     assert (response.status_code, response.json()) == (401, {"error": "Authentication token is expired or invalid."})
 
 
-def test_waiting_writers_get_503_quickly_and_reads_go_on(
-    app_factory: Any, user: User, database_url: str
-) -> None:
+def test_waiting_writers_get_503_quickly_and_reads_go_on(app_factory: Any, user: User, database_url: str) -> None:
     """A write that cannot get the write lock (SQLite) or a connection (PostgreSQL) in time
     is refused at once with Retry-After; when the holder lets go, everything works again."""
     with TestClient(app_factory(db_wait_timeout=0.3, db_pool_size=1), raise_server_exceptions=False) as client:
@@ -132,7 +140,9 @@ def test_waiting_writers_get_503_quickly_and_reads_go_on(
             else:
                 # The one connection waits on a locked row; the next request finds none free.
                 with ThreadPoolExecutor(1) as pool:
-                    waiting = pool.submit(client.patch, f"/prompts/{prompt_id}", json={"title": "Later"}, headers=user.headers)
+                    waiting = pool.submit(
+                        client.patch, f"/prompts/{prompt_id}", json={"title": "Later"}, headers=user.headers
+                    )
                     time.sleep(0.2)
                     blocked = client.get(f"/prompts/{prompt_id}", headers=user.headers)
                     release()

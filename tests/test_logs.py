@@ -35,7 +35,11 @@ def test_create_returns_the_stored_log(client: TestClient, user: User, prompt_id
     assert set(log) == {"_id", "promptId", "output", "notes", "modelUsed", "score", "createdAt"}
     assert log["_id"].startswith("log_")
     assert (log["promptId"], log["output"], log["notes"], log["modelUsed"], log["score"]) == (
-        prompt_id, OUTPUT, "Clear and actionable.", "GPT-4o", 9,
+        prompt_id,
+        OUTPUT,
+        "Clear and actionable.",
+        "GPT-4o",
+        9,
     )
 
 
@@ -103,8 +107,14 @@ def test_create_with_invalid_field_is_rejected(
 
 
 @pytest.mark.parametrize("missing", ["promptId", "output", "modelUsed"])
-def test_create_without_required_field_is_rejected(client: TestClient, user: User, prompt_id: str, missing: str) -> None:
-    body = {key: value for key, value in {"promptId": prompt_id, "output": OUTPUT, "modelUsed": "m"}.items() if key != missing}
+def test_create_without_required_field_is_rejected(
+    client: TestClient, user: User, prompt_id: str, missing: str
+) -> None:
+    body = {
+        key: value
+        for key, value in {"promptId": prompt_id, "output": OUTPUT, "modelUsed": "m"}.items()
+        if key != missing
+    }
     response = client.post("/logs", json=body, headers=user.headers)
     assert response.status_code == 400
     assert response.json()["error"] == INVALID
@@ -112,14 +122,20 @@ def test_create_without_required_field_is_rejected(client: TestClient, user: Use
 
 @pytest.mark.parametrize("raw", [b"NaN", b'{"score": NaN}', b"Infinity", b'{"score": 1e400}'])
 def test_non_finite_numbers_are_rejected(client: TestClient, user: User, prompt_id: str, raw: bytes) -> None:
-    body = raw if not raw.startswith(b"{") else raw[:-1] + f', "promptId": "{prompt_id}", "output": "o", "modelUsed": "m"}}'.encode()
+    body = (
+        raw
+        if not raw.startswith(b"{")
+        else raw[:-1] + f', "promptId": "{prompt_id}", "output": "o", "modelUsed": "m"}}'.encode()
+    )
     response = client.post("/logs", content=body, headers={**user.headers, "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()["error"] == INVALID
 
 
 def test_create_for_unknown_prompt_is_not_found(client: TestClient, user: User) -> None:
-    response = client.post("/logs", json={"promptId": "prompt101", "output": OUTPUT, "modelUsed": "GPT-4o"}, headers=user.headers)
+    response = client.post(
+        "/logs", json={"promptId": "prompt101", "output": OUTPUT, "modelUsed": "GPT-4o"}, headers=user.headers
+    )
     assert response.status_code == 404
     assert response.json() == {"error": "Prompt ID does not exist or is not accessible."}
 
@@ -229,8 +245,16 @@ def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: A
 
     stamp = now_ms() - 10_000
     rows = [
-        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id, "output": f"bulk {i}",
-         "notes": None, "model_used": "m", "score": score, "created_at": stamp + i}
+        {
+            "id": new_id("log"),
+            "prompt_id": prompt_id,
+            "owner_id": user.id,
+            "output": f"bulk {i}",
+            "notes": None,
+            "model_used": "m",
+            "score": score,
+            "created_at": stamp + i,
+        }
         for i, score in enumerate([7, 7.5, None])
     ]
     database = Database(settings.database_url)
@@ -238,7 +262,11 @@ def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: A
         logs.insert_many(tx, rows=rows)
     database.close()
     listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
-    assert [(log["_id"], log["score"]) for log in listed] == [(rows[0]["id"], 7), (rows[1]["id"], 7.5), (rows[2]["id"], None)]
+    assert [(log["_id"], log["score"]) for log in listed] == [
+        (rows[0]["id"], 7),
+        (rows[1]["id"], 7.5),
+        (rows[2]["id"], None),
+    ]
     assert type(listed[0]["score"]) is int
 
 
@@ -252,9 +280,16 @@ def test_long_lists_come_back_whole_and_in_order_across_pages(
 
     stamp = now_ms() - 100_000
     rows = [
-        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id,
-         "output": "long " * 20_000 if i % 97 == 0 else f"short {i}", "notes": "n" * (i % 50) or None,
-         "model_used": "m", "score": None, "created_at": stamp + i // 7}
+        {
+            "id": new_id("log"),
+            "prompt_id": prompt_id,
+            "owner_id": user.id,
+            "output": "long " * 20_000 if i % 97 == 0 else f"short {i}",
+            "notes": "n" * (i % 50) or None,
+            "model_used": "m",
+            "score": None,
+            "created_at": stamp + i // 7,
+        }
         for i in range(1_234)
     ]
     database = Database(settings.database_url)
@@ -269,14 +304,24 @@ def test_long_lists_come_back_whole_and_in_order_across_pages(
 
 
 @pytest.mark.parametrize("count", [499, 500, 501])
-def test_lists_of_about_one_page_are_whole(client: TestClient, settings: Any, user: User, prompt_id: str, count: int) -> None:
+def test_lists_of_about_one_page_are_whole(
+    client: TestClient, settings: Any, user: User, prompt_id: str, count: int
+) -> None:
     from promptcrafter.storage import Database, logs
     from promptcrafter.storage.values import new_id, now_ms
 
     stamp = now_ms() - 10_000
     rows = [
-        {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id, "output": f"o {i}",
-         "notes": None, "model_used": "m", "score": None, "created_at": stamp + i}
+        {
+            "id": new_id("log"),
+            "prompt_id": prompt_id,
+            "owner_id": user.id,
+            "output": f"o {i}",
+            "notes": None,
+            "model_used": "m",
+            "score": None,
+            "created_at": stamp + i,
+        }
         for i in range(count)
     ]
     database = Database(settings.database_url)

@@ -31,12 +31,11 @@ from schemathesis.checks import (
 )
 from starlette.testclient import TestClient
 
+from conftest import FAST_HASHING, PASSWORD
 from promptcrafter.config import Settings
 from promptcrafter.server import create_app
 from promptcrafter.storage import Database
 from promptcrafter.storage.migrate import upgrade
-
-from conftest import FAST_HASHING, PASSWORD
 
 SEED = 20261126
 EXAMPLES = 25

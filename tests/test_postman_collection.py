@@ -41,7 +41,9 @@ def requests_in_order(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield item
 
 
-def run_collection(send: Callable[[str, str, dict[str, str], str | None], httpx.Response]) -> list[tuple[str, int, Any]]:
+def run_collection(
+    send: Callable[[str, str, dict[str, str], str | None], httpx.Response],
+) -> list[tuple[str, int, Any]]:
     """Send every request as Postman would, applying the collection's own test scripts."""
     collection = json.loads(COLLECTION.read_text())
     variables = {variable["key"]: variable["value"] for variable in collection["variable"]}
@@ -85,12 +87,16 @@ def test_collection_runs_through_the_app_on_each_store(client: TestClient) -> No
 
 def test_collection_runs_against_a_live_server(live_server: LiveServer) -> None:
     with httpx.Client(base_url=live_server.url) as http:
-        check(run_collection(lambda method, url, headers, body: http.request(method, url, headers=headers, content=body)))
+        check(
+            run_collection(lambda method, url, headers, body: http.request(method, url, headers=headers, content=body))
+        )
 
 
 def test_second_run_conflicts_on_sign_up_but_logs_in(client: TestClient) -> None:
     run_collection(lambda method, url, headers, body: client.request(method, url, headers=headers, content=body))
-    again = run_collection(lambda method, url, headers, body: client.request(method, url, headers=headers, content=body))
+    again = run_collection(
+        lambda method, url, headers, body: client.request(method, url, headers=headers, content=body)
+    )
     assert [status for _, status, _ in again][:3] == [409, 200, 201]
 
 

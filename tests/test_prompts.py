@@ -83,9 +83,7 @@ def test_create_with_invalid_field_is_rejected(client: TestClient, user: User, f
 
 
 @pytest.mark.parametrize("missing", ["title", "content", "model"])
-def test_create_without_required_field_is_rejected_with_details(
-    client: TestClient, user: User, missing: str
-) -> None:
+def test_create_without_required_field_is_rejected_with_details(client: TestClient, user: User, missing: str) -> None:
     body = {key: value for key, value in PROMPT.items() if key != missing}
     response = client.post("/prompts", json=body, headers=user.headers)
     assert response.status_code == 400
@@ -95,7 +93,11 @@ def test_create_without_required_field_is_rejected_with_details(
 
 def test_limits_are_inclusive_and_count_code_points(client: TestClient, user: User) -> None:
     prompt = create(
-        client, user, title="é" * 100, content="🚀" * 100_000, model="m" * 100,
+        client,
+        user,
+        title="é" * 100,
+        content="🚀" * 100_000,
+        model="m" * 100,
         tags=[f"{i}" + "t" * 40 for i in range(20)],
     )
     assert len(prompt["content"]) == 100_000
@@ -189,8 +191,18 @@ def test_rapid_patches_keep_updated_at_strictly_increasing(client: TestClient, u
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"title": "a"}, {"title": None}, {"tags": None}, {"tags": [""]}, {"_id": "x"}, {"ownerId": "x"},
-     {"createdAt": "2024-01-01T00:00:00Z"}, {"unknown": 1}, {"content": ""}],
+    [
+        {},
+        {"title": "a"},
+        {"title": None},
+        {"tags": None},
+        {"tags": [""]},
+        {"_id": "x"},
+        {"ownerId": "x"},
+        {"createdAt": "2024-01-01T00:00:00Z"},
+        {"unknown": 1},
+        {"content": ""},
+    ],
 )
 def test_patch_with_invalid_data_is_rejected_and_changes_nothing(
     client: TestClient, user: User, body: dict[str, Any]
@@ -205,7 +217,9 @@ def test_patch_with_invalid_data_is_rejected_and_changes_nothing(
 def test_patch_with_malformed_json_is_rejected(client: TestClient, user: User) -> None:
     prompt = create(client, user)
     raw = b'{\n  "title": "a"\n  "model": "GPT-4 Turbo"\n}'
-    response = client.patch(f"/prompts/{prompt['_id']}", content=raw, headers={**user.headers, "Content-Type": "application/json"})
+    response = client.patch(
+        f"/prompts/{prompt['_id']}", content=raw, headers={**user.headers, "Content-Type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json() == {"error": SUBMITTED_INVALID}
 
@@ -218,7 +232,10 @@ def test_patch_errors_follow_the_contract_order(client: TestClient, user: User, 
     forbidden = client.patch(f"/prompts/{theirs['_id']}", json=bad_body, headers=user.headers)
     assert (malformed.status_code, malformed.json()) == (400, {"error": "The prompt ID format is invalid."})
     assert (unknown.status_code, unknown.json()) == (404, {"error": "No prompt found with the specified ID."})
-    assert (forbidden.status_code, forbidden.json()) == (403, {"error": "Prompt does not belong to the authenticated user."})
+    assert (forbidden.status_code, forbidden.json()) == (
+        403,
+        {"error": "Prompt does not belong to the authenticated user."},
+    )
     assert client.get(f"/prompts/{theirs['_id']}", headers=other_user.headers).json() == theirs
 
 
@@ -237,10 +254,15 @@ def test_delete_removes_prompt_and_its_logs(client: TestClient, user: User) -> N
 
 def test_delete_errors(client: TestClient, user: User, other_user: User) -> None:
     theirs = create(client, other_user)
-    assert client.delete("/prompts/bad%20id", headers=user.headers).json() == {"error": "The prompt ID format is invalid."}
+    assert client.delete("/prompts/bad%20id", headers=user.headers).json() == {
+        "error": "The prompt ID format is invalid."
+    }
     assert client.delete("/prompts/prompt101", headers=user.headers).status_code == 404
     forbidden = client.delete(f"/prompts/{theirs['_id']}", headers=user.headers)
-    assert (forbidden.status_code, forbidden.json()) == (403, {"error": "Prompt does not belong to the authenticated user."})
+    assert (forbidden.status_code, forbidden.json()) == (
+        403,
+        {"error": "Prompt does not belong to the authenticated user."},
+    )
     assert client.get(f"/prompts/{theirs['_id']}", headers=other_user.headers).status_code == 200
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import PASSWORD, start_server, stop_server
 
 
@@ -61,13 +62,19 @@ def test_parallel_patches_of_different_fields_keep_both_changes(servers: TwoServ
     for trial in range(8):
         prompt = new_prompt(servers, headers)
         path = f"/prompts/{prompt['_id']}"
-        responses = servers.in_parallel([
-            lambda http: http.patch(path, json={"title": f"New title {trial}"}, headers=headers),
-            lambda http: http.patch(path, json={"content": f"New content {trial}"}, headers=headers),
-        ])
+        responses = servers.in_parallel(
+            [
+                lambda http: http.patch(path, json={"title": f"New title {trial}"}, headers=headers),
+                lambda http: http.patch(path, json={"content": f"New content {trial}"}, headers=headers),
+            ]
+        )
         assert [response.status_code for response in responses] == [200, 200]
         stored = servers.next().get(path, headers=headers).json()
-        assert (stored["title"], stored["content"], stored["tags"]) == (f"New title {trial}", f"New content {trial}", ["t"])
+        assert (stored["title"], stored["content"], stored["tags"]) == (
+            f"New title {trial}",
+            f"New content {trial}",
+            ["t"],
+        )
 
 
 def test_parallel_deletes_of_one_prompt_answer_204_exactly_once(servers: TwoServers) -> None:
@@ -81,7 +88,9 @@ def test_parallel_deletes_of_one_prompt_answer_204_exactly_once(servers: TwoServ
 def test_parallel_deletes_of_one_log_answer_204_exactly_once(servers: TwoServers) -> None:
     _, headers = servers.sign_up()
     prompt = new_prompt(servers, headers)
-    log = servers.next().post("/logs", json={"promptId": prompt["_id"], "output": "o", "modelUsed": "m"}, headers=headers)
+    log = servers.next().post(
+        "/logs", json={"promptId": prompt["_id"], "output": "o", "modelUsed": "m"}, headers=headers
+    )
     path = f"/logs/{log.json()['_id']}"
     responses = servers.in_parallel([lambda http: http.delete(path, headers=headers)] * 20)
     assert Counter(response.status_code for response in responses) == {204: 1, 404: 19}

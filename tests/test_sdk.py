@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PASSWORD, LiveServer, start_server, stop_server
 
+from conftest import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import (
     AsyncPromptCrafterClient,
     AuthenticationError,

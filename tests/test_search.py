@@ -112,7 +112,9 @@ def test_unicode_is_case_folded(client: TestClient, user: User, stored: str, que
     assert search(client, user, query) == [hit]
 
 
-@pytest.mark.parametrize("query", ["%", "_", "100%", "a_b", "\\", "'", "\"", "' OR 1=1 --", "*", "NEAR(", "x\" OR \"y", "^", ":"])
+@pytest.mark.parametrize(
+    "query", ["%", "_", "100%", "a_b", "\\", "'", '"', "' OR 1=1 --", "*", "NEAR(", 'x" OR "y', "^", ":"]
+)
 def test_sql_like_and_fts_metacharacters_are_plain_text(client: TestClient, user: User, query: str) -> None:
     literal = add(client, user, "Literal symbols", f"before {query} after")
     add(client, user, "Other prompt", "abc xyz 1 2")
@@ -168,8 +170,16 @@ def test_owner_with_thousands_of_prompts_is_searched_through_the_index(
     database = Database(settings.database_url)
     stamp = now_ms() - 1_000_000
     rows = [
-        {"id": new_id("prompt"), "owner_id": user.id, "title": f"Bulk {i}", "content": f"filler text {i}",
-         "model": "m", "tags": [], "created_at": stamp + i, "updated_at": stamp + i}
+        {
+            "id": new_id("prompt"),
+            "owner_id": user.id,
+            "title": f"Bulk {i}",
+            "content": f"filler text {i}",
+            "model": "m",
+            "tags": [],
+            "created_at": stamp + i,
+            "updated_at": stamp + i,
+        }
         for i in range(INDEXED_SEARCH_THRESHOLD + 10)
     ]
     with database.transaction(write=True) as tx:

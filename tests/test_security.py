@@ -23,9 +23,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from promptcrafter.storage import Database
-
 from conftest import PASSWORD, LiveServer, User, start_server, stop_server
+from promptcrafter.storage import Database
 
 MISSING = {"error": "Authentication token is missing."}
 INVALID = {"error": "Authentication token is expired or invalid."}

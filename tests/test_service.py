@@ -44,8 +44,15 @@ def test_unknown_route_is_json_404(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("PUT", "/prompts"), ("DELETE", "/prompts"), ("POST", "/search"), ("GET", "/auth/login"),
-     ("PUT", "/logs/log1"), ("PATCH", "/logs"), ("POST", "/health")],
+    [
+        ("PUT", "/prompts"),
+        ("DELETE", "/prompts"),
+        ("POST", "/search"),
+        ("GET", "/auth/login"),
+        ("PUT", "/logs/log1"),
+        ("PATCH", "/logs"),
+        ("POST", "/health"),
+    ],
 )
 def test_wrong_method_is_json_405(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
@@ -90,7 +97,14 @@ def test_body_size_is_checked_before_the_id(client: TestClient, user: User) -> N
 
 @pytest.mark.parametrize(
     "raw",
-    [b"\xff\xfe not utf-8", b'{"title": "\xc3\x28"}', b'{"a": ' * 5000 + b"1" + b"}" * 5000, b"null", b"42", b'"\\ud800"'],
+    [
+        b"\xff\xfe not utf-8",
+        b'{"title": "\xc3\x28"}',
+        b'{"a": ' * 5000 + b"1" + b"}" * 5000,
+        b"null",
+        b"42",
+        b'"\\ud800"',
+    ],
 )
 def test_hostile_bodies_are_400_and_store_nothing(client: TestClient, user: User, raw: bytes) -> None:
     response = client.post("/prompts", content=raw, headers={**user.headers, "Content-Type": "application/json"})
@@ -110,7 +124,11 @@ def test_body_declared_as_another_type_is_415_and_stores_nothing(client: TestCli
 
 
 def test_json_body_is_accepted_with_a_charset_a_json_suffix_or_no_type(client: TestClient, user: User) -> None:
-    for headers in ({"Content-Type": "application/json; charset=utf-8"}, {"Content-Type": "application/vnd.api+json"}, {}):
+    for headers in (
+        {"Content-Type": "application/json; charset=utf-8"},
+        {"Content-Type": "application/vnd.api+json"},
+        {},
+    ):
         response = client.post("/prompts", content=json.dumps(PROMPT), headers={**user.headers, **headers})
         assert response.status_code == 201, headers
 
@@ -127,10 +145,14 @@ def test_responses_carry_security_headers_and_request_id(client: TestClient, use
         assert response.headers["x-content-type-options"] == "nosniff"
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert len(response.headers["x-request-id"]) == 32
-    assert client.get("/prompts", headers=user.headers).headers["content-security-policy"].startswith("default-src 'none'")
+    assert (
+        client.get("/prompts", headers=user.headers).headers["content-security-policy"].startswith("default-src 'none'")
+    )
 
 
-def test_unexpected_failure_is_a_json_500_without_internals(client: TestClient, settings: Settings, user: User, caplog: pytest.LogCaptureFixture) -> None:
+def test_unexpected_failure_is_a_json_500_without_internals(
+    client: TestClient, settings: Settings, user: User, caplog: pytest.LogCaptureFixture
+) -> None:
     database = Database(settings.database_url)
     with database.engine.begin() as conn:
         conn.execute(text("ALTER TABLE logs RENAME TO logs_moved"))
@@ -152,10 +174,18 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
     document = response.json()
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     assert operations == {
-        ("POST", "/auth/signup"), ("POST", "/auth/login"), ("GET", "/auth/me"),
-        ("POST", "/prompts"), ("GET", "/prompts"), ("GET", "/prompts/{prompt_id}"),
-        ("PATCH", "/prompts/{prompt_id}"), ("DELETE", "/prompts/{prompt_id}"),
-        ("GET", "/search"), ("POST", "/logs"), ("GET", "/logs"), ("DELETE", "/logs/{log_id}"),
+        ("POST", "/auth/signup"),
+        ("POST", "/auth/login"),
+        ("GET", "/auth/me"),
+        ("POST", "/prompts"),
+        ("GET", "/prompts"),
+        ("GET", "/prompts/{prompt_id}"),
+        ("PATCH", "/prompts/{prompt_id}"),
+        ("DELETE", "/prompts/{prompt_id}"),
+        ("GET", "/search"),
+        ("POST", "/logs"),
+        ("GET", "/logs"),
+        ("DELETE", "/logs/{log_id}"),
         ("GET", "/health"),
     }
     create_log = document["paths"]["/logs"]["post"]

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import PASSWORD, LiveServer, start_server, stop_server
 
+from conftest import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter.storage import Database, prompts
 from promptcrafter.storage.values import new_id, now_ms
 
@@ -47,8 +47,16 @@ def library(module_database_url: str) -> Iterator[Library]:
         user_id = httpx.get(f"{server.url}/auth/me", headers=headers).json()["_id"]
         stamp = now_ms() - 1_000_000
         rows = [
-            {"id": new_id("prompt"), "owner_id": user_id, "title": f"Long prompt {i}", "content": "x" * 20_000,
-             "model": "m", "tags": [], "created_at": stamp + i, "updated_at": stamp + i}
+            {
+                "id": new_id("prompt"),
+                "owner_id": user_id,
+                "title": f"Long prompt {i}",
+                "content": "x" * 20_000,
+                "model": "m",
+                "tags": [],
+                "created_at": stamp + i,
+                "updated_at": stamp + i,
+            }
             for i in range(PROMPT_COUNT)
         ]
         database = Database(url)
@@ -146,7 +154,9 @@ def test_a_connection_that_sends_nothing_is_closed(library: Library) -> None:
 def test_a_body_that_stops_coming_is_408(library: Library) -> None:
     sock = raw_connection(library)
     try:
-        head = request_head("/prompts", {**library.headers, "Content-Type": "application/json", "Content-Length": "100"}, method="POST")
+        head = request_head(
+            "/prompts", {**library.headers, "Content-Type": "application/json", "Content-Length": "100"}, method="POST"
+        )
         sock.sendall(head + b'{"title": ')
         received = read_until_closed(sock, limit_seconds=5)
     finally:

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
-    Select,
     ColumnElement,
+    Select,
     and_,
     bindparam,
     case,
