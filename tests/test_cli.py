@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from conftest import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import PromptCrafterClient
 from promptcrafter.cli import app
-from promptcrafter.cli.config import config_dir, credentials_path
+from promptcrafter.cli.credentials import config_dir, credentials_path
 
 
 @pytest.fixture(scope="module")

@@ -72,7 +72,7 @@ class FuzzWorld:
     def close(self) -> None:
         """Release the client and the app's connections."""
         self.http.close()
-        self.app.state.services.db.close()
+        self.app.state.context.db.close()
 
 
 def sign_up(http: TestClient, name: str) -> dict[str, str]:

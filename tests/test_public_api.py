@@ -93,5 +93,5 @@ def test_importing_the_package_loads_no_server_code() -> None:
     assert not {name.split(".")[0] for name in modules} & SERVER_STACK
     assert {name for name in modules if name.startswith("promptcrafter.")} == {
         "promptcrafter.client",
-        "promptcrafter.exceptions",
+        "promptcrafter.client_exceptions",
     }

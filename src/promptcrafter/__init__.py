@@ -4,7 +4,7 @@ The package itself is the SDK; the server lives in `promptcrafter.server` and is
 """
 
 from promptcrafter.client import AsyncPromptCrafterClient, PromptCrafterClient
-from promptcrafter.exceptions import (
+from promptcrafter.client_exceptions import (
     AuthenticationError,
     BadRequestError,
     ConflictError,

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from promptcrafter.exceptions import (
+from promptcrafter.client_exceptions import (
     AuthenticationError,
     BadRequestError,
     ConflictError,

@@ -18,9 +18,9 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from promptcrafter.cli import config
+from promptcrafter.cli import credentials
 from promptcrafter.client import URL_ENV, PromptCrafterClient
-from promptcrafter.exceptions import PromptCrafterAPIError
+from promptcrafter.client_exceptions import PromptCrafterAPIError
 
 PASSWORD_ENV = "PROMPTCRAFTER_PASSWORD"
 PREVIEW_CHARS = 60
@@ -109,7 +109,7 @@ def signup(
     """Create an account and log in to it. --json prints {"token": …}."""
     with _session(url) as client:
         token = client.signup(name, email, password)
-    config.save(config.Credentials(url=client.base_url, token=token))
+    credentials.save(credentials.Credentials(url=client.base_url, token=token))
     _emit(
         {"token": token},
         as_json,
@@ -126,13 +126,13 @@ def login(
     """Log in; the server and token are kept for the next commands. --json prints {"token": …}."""
     with _session(url) as client:
         token = client.login(email, password)
-    config.save(config.Credentials(url=client.base_url, token=token))
+    credentials.save(credentials.Credentials(url=client.base_url, token=token))
     _emit({"token": token}, as_json, lambda _: f"Logged in to {client.base_url} as {email}.")
 
 
 def logout() -> None:
     """Forget the stored token."""
-    typer.echo("Logged out." if config.delete() else "Not logged in.")
+    typer.echo("Logged out." if credentials.delete() else "Not logged in.")
 
 
 def whoami(url: UrlOption = None, as_json: JsonOption = False) -> None:
@@ -278,7 +278,7 @@ def _session(url: str | None) -> Iterator[PromptCrafterClient]:
 
     The stored token goes only to the server that issued it, never to another `--url`.
     """
-    stored = config.load()
+    stored = credentials.load()
     try:
         client = PromptCrafterClient(url or (stored.url if stored else None))
     except ValueError as error:

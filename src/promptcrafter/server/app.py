@@ -18,12 +18,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promptcrafter import __version__, messages
 from promptcrafter.config import Settings
 from promptcrafter.errors import ApiError
-from promptcrafter.server.api import accounts, logs, prompts, search, service
+from promptcrafter.server.api import accounts, health, logs, prompts, search
+from promptcrafter.server.context import ServerContext
 from promptcrafter.server.docs import mount_docs
-from promptcrafter.server.middleware import ServiceMiddleware
+from promptcrafter.server.middleware import EdgeMiddleware
 from promptcrafter.server.openapi import build_openapi
 from promptcrafter.server.responses import JSONResponse
-from promptcrafter.server.services import Services
 
 DESCRIPTION = (
     "Keep, test and evaluate generative-AI prompts: a prompt library and the record of "
@@ -34,7 +34,7 @@ DESCRIPTION = (
 class _Application(FastAPI):
     """FastAPI with only the middleware this server uses.
 
-    `ServiceMiddleware` answers crashes with a JSON 500 and `read_body` limits bodies, so
+    `EdgeMiddleware` answers crashes with a JSON 500 and `read_body` limits bodies, so
     FastAPI's outer layers (its 500 page, telemetry, a body limit, an exit stack for file
     uploads) would only add time to every request: here the stack is our middleware,
     then the exception handlers, then the router.
@@ -57,12 +57,12 @@ class _Application(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The server for a migrated database (`promptcrafter migrate` or `serve` migrates)."""
-    services = Services.start(settings or Settings())
+    context = ServerContext.start(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        await services.db.aclose()
+        await context.db.aclose()
 
     app = _Application(
         title="PromptCrafter API",
@@ -74,9 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A redirect is not an answer the contract knows: `/prompts/` is an id route.
         redirect_slashes=False,
     )
-    app.state.services = services
+    app.state.context = context
     # The router tries routes in order: the busiest first.
-    for module in (prompts, logs, search, accounts, service):
+    for module in (prompts, logs, search, accounts, health):
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_middleware(ServiceMiddleware, send_timeout=services.settings.send_timeout)
+    app.add_middleware(EdgeMiddleware, send_timeout=context.settings.send_timeout)
     return app
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -22,7 +22,7 @@ from promptcrafter.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from promptcrafter.server.services import Services
+from promptcrafter.server.context import ServerContext
 from promptcrafter.storage import users
 from promptcrafter.storage.database import Page, Transaction
 
@@ -41,27 +41,27 @@ class Caller:
     answered, so a deleted account's token is a 401 whatever else is wrong.
     """
 
-    __slots__ = ("services", "params", "user_id", "confirmed")
+    __slots__ = ("context", "params", "user_id", "confirmed")
 
-    def __init__(self, services: Services, params: QueryParams, user_id: str = "") -> None:
-        self.services = services
+    def __init__(self, context: ServerContext, params: QueryParams, user_id: str = "") -> None:
+        self.context = context
         self.params = params
         self.user_id = user_id
         self.confirmed = not user_id  # nothing to confirm on public routes
 
     async def read(self, work: Callable[..., T], /, **params: Any) -> T:
         """`Database.read`, checking the account first."""
-        return await self.services.db.read(self._checked(work), **params)
+        return await self.context.db.read(self._checked(work), **params)
 
     async def write(self, work: Callable[..., T], /, **params: Any) -> T:
         """`Database.write`, checking the account first."""
-        return await self.services.db.write(self._checked(work), **params)
+        return await self.context.db.write(self._checked(work), **params)
 
     def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
     ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
         """`Database.pages`, checking the account with the first page."""
-        return self.services.db.pages(self._checked(read_page), scan=scan, **params)
+        return self.context.db.pages(self._checked(read_page), scan=scan, **params)
 
     async def account(self) -> dict[str, Any]:
         """The caller's account."""
@@ -96,9 +96,9 @@ def authenticated(*allowed_params: str) -> Any:
     """The dependency of a protected route accepting these query parameters."""
 
     async def caller(request: Request) -> Caller:
-        services: Services = request.app.state.services
-        user_id = _token_user_id(request, services)
-        return Caller(services, _query_params(request, allowed_params), user_id)
+        context: ServerContext = request.app.state.context
+        user_id = _token_user_id(request, context)
+        return Caller(context, _query_params(request, allowed_params), user_id)
 
     return Depends(caller)
 
@@ -107,18 +107,24 @@ def public(*allowed_params: str) -> Any:
     """The dependency of a route anyone may call; it has no `user_id`."""
 
     async def caller(request: Request) -> Caller:
-        return Caller(request.app.state.services, _query_params(request, allowed_params))
+        return Caller(request.app.state.context, _query_params(request, allowed_params))
 
     return Depends(caller)
 
 
-def _token_user_id(request: Request, services: Services) -> str:
+Anyone = Annotated[Caller, public()]
+"""The caller of a public route."""
+Authenticated = Annotated[Caller, authenticated()]
+"""The caller of a protected route that takes no query parameters."""
+
+
+def _token_user_id(request: Request, context: ServerContext) -> str:
     """The account id a valid bearer token names; 401 with the contract's two messages."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized(messages.TOKEN_MISSING)
-    user_id = services.tokens.user_id(token)
+    user_id = context.tokens.user_id(token)
     if user_id is None:
         raise Unauthorized(messages.TOKEN_INVALID)
     return user_id
@@ -140,7 +146,7 @@ async def read_body(request: Request) -> bytes:
 
     A dependency listed after the route's `Caller`, so authentication is checked first.
     """
-    settings = request.app.state.services.settings
+    settings = request.app.state.context.settings
     limit = settings.max_body_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -168,7 +174,8 @@ def _declares_json(content_type: str | None) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
 
 
-RawBody = Depends(read_body)
+Body = Annotated[bytes, Depends(read_body)]
+"""A route's raw request body, read within the size and time limits."""
 
 
 MAX_DETAILS = 20

@@ -28,7 +28,7 @@ class _ClientStalled(Exception):
     """The client read nothing of a streamed response for the whole send timeout."""
 
 
-class ServiceMiddleware:
+class EdgeMiddleware:
     """Tags every response with a request id and security headers; refuses oversized URLs
     and headers; answers HEAD like GET without the body; gives up on a client that stops
     reading a streamed response; turns crashes into JSON."""

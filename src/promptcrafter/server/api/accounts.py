@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -16,14 +14,12 @@ from promptcrafter.schemas import (
     TokenResponse,
     UserRead,
 )
-from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body, public
+from promptcrafter.server.deps import Anyone, Authenticated, Body, parse_body
 from promptcrafter.server.openapi import PUBLIC, body, errors
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 
 router = APIRouter(prefix="/auth", tags=["accounts"], route_class=DirectRoute)
-Anyone = Annotated[Caller, public()]
-Authenticated = Annotated[Caller, authenticated()]
 
 
 @router.post(
@@ -33,11 +29,11 @@ Authenticated = Annotated[Caller, authenticated()]
     responses=errors(400, 409, 413, 415),
     openapi_extra={**body(SignupRequest), **PUBLIC},
 )
-async def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
+async def sign_up(caller: Anyone, raw: Body) -> Response:
     """Create an account; the token in the answer saves a log-in call."""
     request = parse_body(raw, SignupRequest, messages.FIELDS_INVALID)
-    services = caller.services
-    token = await accounts.sign_up(services.db, services.passwords, services.tokens, request)
+    context = caller.context
+    token = await accounts.sign_up(context.db, context.passwords, context.tokens, request)
     return JSONResponse(
         {"message": "User account created successfully.", "token": token}, status_code=201
     )
@@ -49,12 +45,12 @@ async def sign_up(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
     responses=errors(400, 401, 413, 415, 429),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )
-async def log_in(caller: Anyone, raw: Annotated[bytes, RawBody]) -> Response:
+async def log_in(caller: Anyone, raw: Body) -> Response:
     """Exchange an email and password for a token."""
     request = parse_body(raw, LoginRequest, messages.FIELDS_INVALID)
-    services = caller.services
+    context = caller.context
     token = await accounts.log_in(
-        services.db, services.passwords, services.tokens, services.settings, request
+        context.db, context.passwords, context.tokens, context.settings, request
     )
     return JSONResponse({"token": token})
 

@@ -10,14 +10,13 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogCreate, LogRead
-from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
+from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors, query
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs
 
 router = APIRouter(prefix="/logs", tags=["logs"], route_class=DirectRoute)
-Authenticated = Annotated[Caller, authenticated()]
 Lister = Annotated[Caller, authenticated("promptId")]
 
 
@@ -28,7 +27,7 @@ Lister = Annotated[Caller, authenticated("promptId")]
     responses=errors(400, 401, 404, 413, 415),
     openapi_extra=body(LogCreate),
 )
-async def create_log(caller: Authenticated, raw: Annotated[bytes, RawBody]) -> Response:
+async def create_log(caller: Authenticated, raw: Body) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
     log = await caller.write(rules.create, user_id=caller.user_id, request=request)

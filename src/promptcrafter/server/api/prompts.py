@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -11,15 +9,13 @@ from promptcrafter import messages
 from promptcrafter.domain import prompts as rules
 from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
-from promptcrafter.server.deps import Caller, RawBody, authenticated, parse_body
+from promptcrafter.server.deps import Authenticated, Body, parse_body
 from promptcrafter.server.openapi import body, errors
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import prompts
 
 router = APIRouter(prefix="/prompts", tags=["prompts"], route_class=DirectRoute)
-Authenticated = Annotated[Caller, authenticated()]
-Body = Annotated[bytes, RawBody]
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
 ONE = "/{prompt_id:path}"
 

@@ -10,14 +10,14 @@ from promptcrafter.storage import Database, users
 
 
 @dataclass(frozen=True)
-class Services:
+class ServerContext:
     settings: Settings
     db: Database
     passwords: Passwords
     tokens: Tokens
 
     @classmethod
-    def start(cls, settings: Settings) -> Services:
+    def start(cls, settings: Settings) -> ServerContext:
         """Connect to the (already migrated) database and load the signing secret."""
         db = Database.from_settings(settings)
         secret = settings.secret_key

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
 from promptcrafter.errors import Unavailable
 from promptcrafter.schemas import HealthResponse
-from promptcrafter.server.deps import Caller, public
+from promptcrafter.server.deps import Anyone
 from promptcrafter.server.openapi import PUBLIC, errors
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 
-router = APIRouter(tags=["service"], route_class=DirectRoute)
-Anyone = Annotated[Caller, public()]
+router = APIRouter(tags=["health"], route_class=DirectRoute)
 
 
 @router.get(
@@ -24,6 +21,6 @@ Anyone = Annotated[Caller, public()]
 )
 async def health(caller: Anyone) -> Response:
     """Whether the server and its database answer."""
-    if not await caller.services.db.is_available():
+    if not await caller.context.db.is_available():
         raise Unavailable(messages.DATABASE_UNAVAILABLE)
     return JSONResponse({"status": "ok"})
