@@ -7,33 +7,23 @@ each test run creates its own throwaway database there and drops it afterwards.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from helpers import FAST_HASHING, PASSWORD, POSTGRES_ENV, STORES, LiveServer, User, start_server, stop_server
 from promptcrafter.config import Settings
 from promptcrafter.server import create_app
 from promptcrafter.storage import Database
 from promptcrafter.storage.migrate import upgrade
-
-POSTGRES_ENV = "PROMPTCRAFTER_TEST_POSTGRES_URL"
-# Argon2id stays the algorithm; tests only make it cheaper so hundreds of sign-ups stay fast.
-FAST_HASHING = {"password_time_cost": 1, "password_memory_kib": 1024}
-STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -66,15 +56,24 @@ def module_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per run; each test gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    database = Database(f"sqlite:///{path}")
+    upgrade(database)
+    database.close()
+    return path
+
+
 @pytest.fixture(params=STORES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty, migrated database on each store."""
+    """An empty, migrated database on each store: a copy of the template file on SQLite, the
+    run's database emptied on PostgreSQL (a TRUNCATE is faster than copying a database)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'promptcrafter.db'}"
-        database = Database(url)
-        upgrade(database)
-        database.close()
-        return url
+        path = tmp_path / "promptcrafter.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
     url: str = request.getfixturevalue("postgres_url")
     database = Database(url)
     with database.engine.begin() as conn:
@@ -104,20 +103,6 @@ def client(app_factory: Callable[..., Any]) -> Iterator[TestClient]:
         yield test_client
 
 
-@dataclass
-class User:
-    """A signed-up account and the headers that authenticate as it."""
-
-    id: str
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
 @pytest.fixture
 def make_user(client: TestClient) -> Callable[..., User]:
     """Signs up a new account with a unique email."""
@@ -141,58 +126,6 @@ def user(make_user: Callable[..., User]) -> User:
 @pytest.fixture
 def other_user(make_user: Callable[..., User]) -> User:
     return make_user(name="Grace Hopper")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class LiveServer:
-    url: str
-    database_url: str
-    process: subprocess.Popen[bytes]
-
-
-def start_server(database_url: str, *, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
-    """`promptcrafter serve` in a child process, once it answers /health."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        **{f"PROMPTCRAFTER_{key.upper()}": str(value) for key, value in FAST_HASHING.items()},
-        **(env or {}),
-    }
-    command = [
-        sys.executable, "-m", "promptcrafter", "serve",
-        "--port", str(port), "--db", database_url, "--workers", str(workers),
-    ]
-    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return LiveServer(url=url, database_url=database_url, process=process)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not start within 30 s")
-
-
-def stop_server(server: LiveServer) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    if server.process.stderr:
-        server.process.stderr.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import PASSWORD, User
+from helpers import PASSWORD, User
 
 SIGNUP = {"name": "John Doe", "email": "john@example.com", "password": "password123"}
 

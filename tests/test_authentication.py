@@ -10,7 +10,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import User
+from helpers import User
 
 MISSING = {"error": "Authentication token is missing."}
 INVALID = {"error": "Authentication token is expired or invalid."}

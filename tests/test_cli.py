@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import PASSWORD, LiveServer, start_server, stop_server
+from helpers import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import PromptCrafterClient
 from promptcrafter.cli import app
 from promptcrafter.cli.credentials import config_dir, credentials_path

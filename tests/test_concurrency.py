@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PASSWORD, STORES, LiveServer, start_server, stop_server
+from helpers import PASSWORD, STORES, LiveServer, start_server, stop_server
 
 WRITES = 300
 

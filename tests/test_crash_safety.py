@@ -30,7 +30,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from conftest import FAST_HASHING, User, free_port
+from helpers import FAST_HASHING, User, free_port
 from promptcrafter.storage import Database
 
 ROUNDS = {"sqlite": 3, "postgres": 2}

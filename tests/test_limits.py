@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import User
+from helpers import User
 from promptcrafter.auth import Tokens
 from promptcrafter.storage.connections import WriterLock
 

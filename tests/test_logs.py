@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import User
+from helpers import User
 from promptcrafter.storage import Database, logs
 from promptcrafter.storage.values import new_id, now_ms
 

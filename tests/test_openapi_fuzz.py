@@ -31,7 +31,7 @@ from schemathesis.checks import (
 )
 from starlette.testclient import TestClient
 
-from conftest import FAST_HASHING, PASSWORD
+from helpers import FAST_HASHING, PASSWORD
 from promptcrafter.config import Settings
 from promptcrafter.server import create_app
 from promptcrafter.storage import Database

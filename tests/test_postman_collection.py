@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import LiveServer
+from helpers import LiveServer
 
 COLLECTION = Path(__file__).parent / "data" / "PromptCrafter.postman_collection.json"
 # What the contract answers to each request, in the collection's order.

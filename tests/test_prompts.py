@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import User
+from helpers import User
 
 PROMPT = {
     "title": "Positive Product Review Writer",

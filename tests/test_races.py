@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PASSWORD, start_server, stop_server
+from helpers import PASSWORD, start_server, stop_server
 
 
 class TwoServers:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import PASSWORD, LiveServer, start_server, stop_server
+from helpers import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import (
     AsyncPromptCrafterClient,
     AuthenticationError,

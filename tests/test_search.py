@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import User
+from helpers import User
 
 
 def add(client: TestClient, user: User, title: str, content: str = "Plain text.", tags: list[str] | None = None) -> str:

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from conftest import PASSWORD, LiveServer, User, start_server, stop_server
+from helpers import PASSWORD, LiveServer, User, start_server, stop_server
 from promptcrafter.storage import Database
 
 MISSING = {"error": "Authentication token is missing."}

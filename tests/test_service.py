@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from conftest import FAST_HASHING, User
+from helpers import FAST_HASHING, User
 from promptcrafter.config import Settings
 from promptcrafter.server import create_app
 from promptcrafter.storage import Database

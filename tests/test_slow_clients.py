@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from conftest import PASSWORD, LiveServer, start_server, stop_server
+from helpers import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter.storage import Database, prompts
 from promptcrafter.storage.values import new_id, now_ms
 

@@ -1,0 +1,85 @@
+"""What tests share besides fixtures: test constants, signed-up users, live server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+POSTGRES_ENV = "PROMPTCRAFTER_TEST_POSTGRES_URL"
+# Argon2id stays the algorithm; tests only make it cheaper so hundreds of sign-ups stay fast.
+FAST_HASHING = {"password_time_cost": 1, "password_memory_kib": 1024}
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class User:
+    """A signed-up account and the headers that authenticate as it."""
+
+    id: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_server(database_url: str, *, workers: int = 1, env: dict[str, str] | None = None) -> LiveServer:
+    """`promptcrafter serve` in a child process, once it answers /health."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        **{f"PROMPTCRAFTER_{key.upper()}": str(value) for key, value in FAST_HASHING.items()},
+        **(env or {}),
+    }
+    command = [
+        sys.executable, "-m", "promptcrafter", "serve",
+        "--port", str(port), "--db", database_url, "--workers", str(workers),
+    ]
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {process.stderr.read().decode() if process.stderr else ''}")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return LiveServer(url=url, database_url=database_url, process=process)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+def stop_server(server: LiveServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    if server.process.stderr:
+        server.process.stderr.close()
