@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from promptcrafter import messages
 from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Invalid, NotFound
 from promptcrafter.schemas import LogCreate, is_valid_id
 from promptcrafter.storage import logs, prompts
 from promptcrafter.storage.database import Transaction
+from promptcrafter.storage.logs import LogRecord
 
 
-def create(tx: Transaction, *, user_id: str, request: LogCreate) -> dict[str, Any]:
+def create(tx: Transaction, *, user_id: str, request: LogCreate) -> LogRecord:
     """Record an output of one of the user's prompts; another user's prompt is a 404 here."""
     if prompts.owner_of(tx, prompt_id=request.prompt_id) != user_id:
         raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)

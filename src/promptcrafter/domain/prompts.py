@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from promptcrafter import messages
 from promptcrafter.domain.ownership import require_owner
@@ -11,6 +10,7 @@ from promptcrafter.errors import Invalid, NotFound
 from promptcrafter.schemas import PromptCreate, PromptUpdate, is_valid_id
 from promptcrafter.storage import prompts
 from promptcrafter.storage.database import Transaction
+from promptcrafter.storage.prompts import PromptRecord
 
 
 @dataclass(frozen=True)
@@ -31,26 +31,26 @@ def check_id(prompt_id: str, words: IdMessages) -> None:
         raise Invalid(words.bad_id)
 
 
-def create(tx: Transaction, *, user_id: str, request: PromptCreate) -> dict[str, Any]:
+def create(tx: Transaction, *, user_id: str, request: PromptCreate) -> PromptRecord:
     """Save a new prompt for the user."""
     return prompts.create(tx, owner_id=user_id, **request.model_dump())
 
 
-def get(tx: Transaction, *, user_id: str, prompt_id: str) -> dict[str, Any]:
+def get(tx: Transaction, *, user_id: str, prompt_id: str) -> PromptRecord:
     """One of the user's prompts (the id's format already checked)."""
     prompt = prompts.get(tx, prompt_id=prompt_id)
-    _require_owner(None if prompt is None else prompt["ownerId"], user_id, READING)
+    _require_owner(None if prompt is None else prompt["owner_id"], user_id, READING)
     assert prompt is not None
     return prompt
 
 
 def update(
     tx: Transaction, *, user_id: str, prompt_id: str, request: PromptUpdate | Invalid
-) -> dict[str, Any]:
+) -> PromptRecord:
     """Change the fields sent. `request` may be the error parsing the body: the contract
     reports it only after the prompt's existence and ownership."""
     prompt = prompts.get(tx, prompt_id=prompt_id, for_update=True)
-    _require_owner(None if prompt is None else prompt["ownerId"], user_id, CHANGING)
+    _require_owner(None if prompt is None else prompt["owner_id"], user_id, CHANGING)
     assert prompt is not None
     if isinstance(request, Invalid):
         raise request

@@ -59,13 +59,13 @@ class Caller:
 
     def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
-    ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
+    ) -> AsyncIterator[tuple[list[Any], bool]]:
         """`Database.pages`, checking the account with the first page."""
         return self.context.db.pages(self._checked(read_page), scan=scan, **params)
 
-    async def account(self) -> dict[str, Any]:
+    async def account(self) -> users.UserRecord:
         """The caller's account."""
-        user: dict[str, Any] | None = await self.read(users.get, user_id=self.user_id)
+        user = await self.read(users.get, user_id=self.user_id)
         assert user is not None  # the account was checked in the same unit of work
         return user
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -20,8 +20,8 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-async def json_array(pages: AsyncIterator[tuple[list[Any], bool]]) -> Response:
-    """`[item, …]` from a list read page by page (`Database.pages`).
+async def json_array(pages: AsyncIterator[tuple[list[Any], bool]], shape: Callable[[Any], Any]) -> Response:
+    """`[shape(record), …]` from a list read page by page (`Database.pages`).
 
     The first page is read before the response starts, so a failing query still gets a
     proper error status instead of a cut-off body; a list that fits in one page (most
@@ -30,18 +30,20 @@ async def json_array(pages: AsyncIterator[tuple[list[Any], bool]]) -> Response:
     """
     first, last = await anext(pages)
     if last:
-        return Response(b"[" + _joined(first) + b"]", media_type=JSON_MEDIA_TYPE)
-    return StreamingResponse(_array_chunks(first, pages), media_type=JSON_MEDIA_TYPE)
+        return Response(b"[" + _joined(first, shape) + b"]", media_type=JSON_MEDIA_TYPE)
+    return StreamingResponse(_array_chunks(first, pages, shape), media_type=JSON_MEDIA_TYPE)
 
 
-async def _array_chunks(first: Sequence[Any], remaining: AsyncIterator[tuple[list[Any], bool]]) -> AsyncIterator[bytes]:
+async def _array_chunks(
+    first: Sequence[Any], remaining: AsyncIterator[tuple[list[Any], bool]], shape: Callable[[Any], Any]
+) -> AsyncIterator[bytes]:
     # A page followed by others is never empty; a later one may be (rows deleted meanwhile).
-    yield b"[" + _joined(first)
+    yield b"[" + _joined(first, shape)
     async for items, _last in remaining:
         if items:
-            yield b"," + _joined(items)
+            yield b"," + _joined(items, shape)
     yield b"]"
 
 
-def _joined(items: Sequence[Any]) -> bytes:
-    return b",".join(orjson.dumps(item) for item in items)
+def _joined(items: Sequence[Any], shape: Callable[[Any], Any]) -> bytes:
+    return b",".join(orjson.dumps(shape(item)) for item in items)

@@ -56,9 +56,9 @@ T = TypeVar("T")
 INLINE_SCAN_SECONDS = 0.002
 WRITER_SPIN_SECONDS = 0.002
 WRITER_SPIN_SLEEP = 0.00005
-# One page of a list: its items in API form, and the key after which the next page starts
+# One page of a list: its records, and the key after which the next page starts
 # (None on the last page).
-Page = tuple[list[dict[str, Any]], Any]
+Page = tuple[list[Any], Any]
 
 
 class Transaction:
@@ -239,7 +239,7 @@ class Database:
 
     async def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
-    ) -> AsyncIterator[tuple[list[dict[str, Any]], bool]]:
+    ) -> AsyncIterator[tuple[list[Any], bool]]:
         """The pages of a list, each read in a call of its own when the one before has been
         taken: `(items, is_last)`, from `read_page(tx, after=key, **params)`."""
         run = self.scan if scan else self.read

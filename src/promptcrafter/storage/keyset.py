@@ -84,14 +84,14 @@ class OldestFirst:
         created_at: Column[int],
         row_id: Column[str],
         texts: Sequence[Column[Any]],
-        to_api: Callable[[Record], dict[str, Any]],
+        record: Callable[[Record], Any],
     ) -> None:
         ordered = query.order_by(created_at, row_id).limit(PAGE_SIZE)
         after = tuple_(created_at, row_id) > tuple_(bindparam("after_created_at"), bindparam("after_id"))
         order = [(created_at.name, False), (row_id.name, False)]
         self._first = PageQuery(ordered, texts, order)
         self._following = PageQuery(ordered.where(after), texts, order)
-        self._to_api = to_api
+        self._record = record
 
     def page(self, tx: Transaction, after: tuple[int, str] | None, **params: Any) -> Page:
         """The page after the key `after` (None: the first page) and the next page's key."""
@@ -100,4 +100,4 @@ class OldestFirst:
         else:
             rows, more = self._following.rows(tx, after_created_at=after[0], after_id=after[1], **params)
         next_key = (rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
-        return [self._to_api(row) for row in rows], next_key
+        return [self._record(row) for row in rows], next_key

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, delete, insert, select
 
@@ -12,7 +12,7 @@ from promptcrafter.storage.database import Page, Transaction, is_integrity_error
 from promptcrafter.storage.keyset import OldestFirst
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import logs
-from promptcrafter.storage.values import iso, new_id, now_ms
+from promptcrafter.storage.values import new_id, now_ms
 
 COLUMNS = (
     logs.c.id,
@@ -31,20 +31,32 @@ _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id"
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
 
 
-def to_api(row: Record) -> dict[str, Any]:
-    """A stored log as the API shows it."""
+class LogRecord(TypedDict):
+    """A stored log; `score` an int when it was sent as one, the timestamp in milliseconds."""
+
+    id: str
+    prompt_id: str
+    output: str
+    notes: str | None
+    model_used: str
+    score: float | None
+    created_at: int
+
+
+def record(row: Record) -> LogRecord:
+    """A log row with its score as it was sent."""
     score = row["score"]
     if score is not None:
         # SQLite may hand a whole REAL back as an integer; the flag says what was sent.
         score = int(score) if row["score_is_integer"] else float(score)
     return {
-        "_id": row["id"],
-        "promptId": row["prompt_id"],
+        "id": row["id"],
+        "prompt_id": row["prompt_id"],
         "output": row["output"],
         "notes": row["notes"],
-        "modelUsed": row["model_used"],
+        "model_used": row["model_used"],
         "score": score,
-        "createdAt": iso(row["created_at"]),
+        "created_at": row["created_at"],
     }
 
 
@@ -57,7 +69,7 @@ def create(
     model_used: str,
     notes: str | None,
     score: float | None,
-) -> dict[str, Any]:
+) -> LogRecord:
     """Store a log for a prompt the caller owns and return it."""
     row = {
         "id": new_id("log"),
@@ -77,7 +89,7 @@ def create(
             # The prompt was deleted between the ownership check and this insert.
             raise NotFound(messages.LOG_PROMPT_INACCESSIBLE) from None
         raise
-    return to_api(row)
+    return record(row)
 
 
 def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
@@ -101,10 +113,10 @@ def delete_one(tx: Transaction, *, log_id: str) -> bool:
 
 _TEXTS = (logs.c.output, logs.c.notes)
 _BY_OWNER = OldestFirst(
-    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")), logs.c.created_at, logs.c.id, _TEXTS, to_api
+    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")), logs.c.created_at, logs.c.id, _TEXTS, record
 )
 _BY_PROMPT = OldestFirst(
-    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")), logs.c.created_at, logs.c.id, _TEXTS, to_api
+    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")), logs.c.created_at, logs.c.id, _TEXTS, record
 )
 
 

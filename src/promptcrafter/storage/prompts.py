@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import BindParameter, bindparam, case, delete, insert, select, update
@@ -11,7 +11,7 @@ from promptcrafter.storage.database import Page, Transaction
 from promptcrafter.storage.keyset import OldestFirst
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import prompts
-from promptcrafter.storage.values import iso, new_id, now_ms
+from promptcrafter.storage.values import new_id, now_ms
 
 COLUMNS = (
     prompts.c.id,
@@ -53,17 +53,30 @@ _UPDATE = Statement(
 _DELETE = Statement(delete(prompts).where(prompts.c.id == bindparam("prompt_id")))
 
 
-def to_api(row: Record) -> dict[str, Any]:
-    """A stored prompt as the API shows it."""
+class PromptRecord(TypedDict):
+    """A stored prompt; timestamps in milliseconds since the Unix epoch."""
+
+    id: str
+    owner_id: str
+    title: str
+    content: str
+    model: str
+    tags: list[str]
+    created_at: int
+    updated_at: int
+
+
+def record(row: Record) -> PromptRecord:
+    """A prompt row with its tags decoded."""
     return {
-        "_id": row["id"],
-        "ownerId": row["owner_id"],
+        "id": row["id"],
+        "owner_id": row["owner_id"],
         "title": row["title"],
         "content": row["content"],
         "model": row["model"],
         "tags": orjson.loads(row["tags"]),
-        "createdAt": iso(row["created_at"]),
-        "updatedAt": iso(row["updated_at"]),
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -84,7 +97,7 @@ def _editable(title: str, content: str, model: str, tags: list[str]) -> dict[str
 
 def create(
     tx: Transaction, *, owner_id: str, title: str, content: str, model: str, tags: list[str]
-) -> dict[str, Any]:
+) -> PromptRecord:
     """Store a new prompt and return it."""
     created = now_ms()
     row = tx.first(
@@ -96,7 +109,7 @@ def create(
         **_editable(title, content, model, tags),
     )
     assert row is not None
-    return to_api(row)
+    return record(row)
 
 
 def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
@@ -116,14 +129,14 @@ def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def get(tx: Transaction, *, prompt_id: str, for_update: bool = False) -> dict[str, Any] | None:
+def get(tx: Transaction, *, prompt_id: str, for_update: bool = False) -> PromptRecord | None:
     """A prompt by id, whoever owns it (callers check ownership), or None.
 
     `for_update` locks its row until the transaction ends (PostgreSQL; a SQLite writer
     holds the whole database already).
     """
     row = tx.first(_GET_FOR_UPDATE if for_update else _GET, prompt_id=prompt_id)
-    return to_api(row) if row else None
+    return record(row) if row else None
 
 
 def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
@@ -132,16 +145,16 @@ def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
     return owner
 
 
-def update_fields(tx: Transaction, *, prompt: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any] | None:
+def update_fields(tx: Transaction, *, prompt: PromptRecord, changes: dict[str, Any]) -> PromptRecord | None:
     """Apply the changed fields to a prompt read `for_update` in this transaction."""
     merged = {**prompt, **changes}
     row = tx.first(
         _UPDATE,
-        prompt_id=prompt["_id"],
+        prompt_id=prompt["id"],
         now=now_ms(),
         **_editable(merged["title"], merged["content"], merged["model"], merged["tags"]),
     )
-    return to_api(row) if row else None
+    return record(row) if row else None
 
 
 def delete_one(tx: Transaction, *, prompt_id: str) -> bool:
@@ -154,7 +167,7 @@ _BY_OWNER = OldestFirst(
     prompts.c.created_at,
     prompts.c.id,
     (prompts.c.title, prompts.c.content, prompts.c.tags),
-    to_api,
+    record,
 )
 
 

@@ -74,7 +74,7 @@ def page(tx: Transaction, *, owner_id: str, terms: list[str], after: SearchKey |
     if more and rows:
         last = rows[-1]
         next_key = (use_trigram_index, last["search_group"], last["updated_at"], last["id"])
-    return [prompt_store.to_api(row) for row in rows], next_key
+    return [prompt_store.record(row) for row in rows], next_key
 
 
 @lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import TypedDict
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,7 +13,7 @@ from promptcrafter.errors import Conflict
 from promptcrafter.storage.database import Transaction, is_integrity_error
 from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import server_secrets, users
-from promptcrafter.storage.values import iso, new_id, now_ms
+from promptcrafter.storage.values import new_id, now_ms
 
 _INSERT = Statement(
     insert(users).values(
@@ -82,12 +82,21 @@ def set_password_hash(tx: Transaction, *, user_id: str, password_hash: str) -> N
     tx.run(_SET_HASH, user_id=user_id, password_hash=password_hash)
 
 
-def get(tx: Transaction, *, user_id: str) -> dict[str, Any] | None:
-    """The public view of an account, or None when it does not exist."""
+class UserRecord(TypedDict):
+    """The public part of an account; `created_at` in milliseconds since the Unix epoch."""
+
+    id: str
+    name: str
+    email: str
+    created_at: int
+
+
+def get(tx: Transaction, *, user_id: str) -> UserRecord | None:
+    """The public part of an account, or None when it does not exist."""
     row = tx.first(_GET, user_id=user_id)
     if row is None:
         return None
-    return {"_id": row["id"], "name": row["name"], "email": row["email"], "createdAt": iso(row["created_at"])}
+    return {"id": row["id"], "name": row["name"], "email": row["email"], "created_at": row["created_at"]}
 
 
 def signing_secret(tx: Transaction) -> str:

@@ -1,8 +1,7 @@
-"""Identifiers and timestamps, as the server generates and renders them."""
+"""Identifiers and timestamps, as the server generates and stores them."""
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
 import time
@@ -13,18 +12,6 @@ _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def now_ms() -> int:
     """Milliseconds since the Unix epoch: how timestamps are stored."""
     return time.time_ns() // 1_000_000
-
-
-def iso(ms: int) -> str:
-    """A stored timestamp as ISO 8601 UTC with milliseconds: `2026-11-26T05:43:40.123Z`."""
-    seconds, millis = divmod(ms, 1000)
-    return f"{_iso_seconds(seconds)}.{millis:03d}Z"
-
-
-@functools.lru_cache(maxsize=4096)
-def _iso_seconds(seconds: int) -> str:
-    # strftime is slow, and lists show many timestamps of the same second.
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 _last_lock = threading.Lock()

@@ -14,6 +14,7 @@ from promptcrafter.schemas import (
     TokenResponse,
     UserRead,
 )
+from promptcrafter.server import shapes
 from promptcrafter.server.deps import Anyone, Authenticated, Body, parse_body
 from promptcrafter.server.openapi import PUBLIC, body, errors
 from promptcrafter.server.responses import JSONResponse
@@ -58,4 +59,4 @@ async def log_in(caller: Anyone, raw: Body) -> Response:
 @router.get("/me", response_model=UserRead, responses=errors(400, 401))
 async def me(caller: Authenticated) -> Response:
     """The caller's account."""
-    return JSONResponse(await caller.account())
+    return JSONResponse(shapes.user(await caller.account()))

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogCreate, LogRead
+from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
 from promptcrafter.server.openapi import body, errors, query
 from promptcrafter.server.responses import JSONResponse, json_array
@@ -31,7 +32,7 @@ async def create_log(caller: Authenticated, raw: Body) -> Response:
     """Record what a prompt produced; another user's prompt is 404, as the public docs say."""
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
     log = await caller.write(rules.create, user_id=caller.user_id, request=request)
-    return JSONResponse(log, status_code=201)
+    return JSONResponse(shapes.log(log), status_code=201)
 
 
 @router.get(
@@ -43,10 +44,10 @@ async def create_log(caller: Authenticated, raw: Body) -> Response:
 async def list_logs(caller: Lister) -> Response:
     """All the caller's logs, or one prompt's with `promptId`; oldest first."""
     if "promptId" not in caller.params:
-        return await json_array(caller.pages(logs.page_for_owner, owner_id=caller.user_id))
+        return await json_array(caller.pages(logs.page_for_owner, owner_id=caller.user_id), shapes.log)
     prompt_id = rules.checked_prompt_filter(caller.params["promptId"])
     await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
-    return await json_array(caller.pages(logs.page_for_prompt, prompt_id=prompt_id))
+    return await json_array(caller.pages(logs.page_for_prompt, prompt_id=prompt_id), shapes.log)
 
 
 @router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))

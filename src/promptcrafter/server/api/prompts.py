@@ -9,6 +9,7 @@ from promptcrafter import messages
 from promptcrafter.domain import prompts as rules
 from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
+from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, parse_body
 from promptcrafter.server.openapi import body, errors
 from promptcrafter.server.responses import JSONResponse, json_array
@@ -31,13 +32,13 @@ async def create_prompt(caller: Authenticated, raw: Body) -> Response:
     """Save a prompt."""
     request = parse_body(raw, PromptCreate, messages.FIELDS_INVALID)
     prompt = await caller.write(rules.create, user_id=caller.user_id, request=request)
-    return JSONResponse(prompt, status_code=201)
+    return JSONResponse(shapes.prompt(prompt), status_code=201)
 
 
 @router.get("", response_model=list[PromptRead], responses=errors(400, 401))
 async def list_prompts(caller: Authenticated) -> Response:
     """The caller's prompts, oldest first."""
-    return await json_array(caller.pages(prompts.page_for_owner, owner_id=caller.user_id))
+    return await json_array(caller.pages(prompts.page_for_owner, owner_id=caller.user_id), shapes.prompt)
 
 
 @router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
@@ -45,7 +46,7 @@ async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """One of the caller's prompts."""
     rules.check_id(prompt_id, rules.READING)
     prompt = await caller.read(rules.get, user_id=caller.user_id, prompt_id=prompt_id)
-    return JSONResponse(prompt)
+    return JSONResponse(shapes.prompt(prompt))
 
 
 @router.patch(
@@ -65,7 +66,7 @@ async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Res
     prompt = await caller.write(
         rules.update, user_id=caller.user_id, prompt_id=prompt_id, request=request
     )
-    return JSONResponse(prompt)
+    return JSONResponse(shapes.prompt(prompt))
 
 
 @router.delete(ONE, status_code=204, responses=errors(400, 401, 403, 404))

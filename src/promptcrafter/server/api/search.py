@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from promptcrafter.domain.search import terms_of
 from promptcrafter.schemas import PromptRead
+from promptcrafter.server import shapes
 from promptcrafter.server.deps import Caller, authenticated
 from promptcrafter.server.openapi import errors, query
 from promptcrafter.server.responses import json_array
@@ -32,4 +33,4 @@ Searcher = Annotated[Caller, authenticated("q")]
 async def search_prompts(caller: Searcher) -> Response:
     """The caller's prompts containing every whitespace-separated term of `q`."""
     terms = terms_of(caller.params.get("q", []))
-    return await json_array(caller.pages(search.page, scan=True, owner_id=caller.user_id, terms=terms))
+    return await json_array(caller.pages(search.page, scan=True, owner_id=caller.user_id, terms=terms), shapes.prompt)

@@ -1,0 +1,63 @@
+"""How stored records look in the API: the one place that knows `_id`, the camelCase field
+names and ISO 8601 timestamps.
+
+The `*Read` schemas in `schemas.py` describe the same shapes for the OpenAPI document, and
+`tests/test_shapes.py` proves the two agree. Responses are built here rather than through
+the schemas because validating every row of a long list would cost more than reading it.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+from promptcrafter.storage.logs import LogRecord
+from promptcrafter.storage.prompts import PromptRecord
+from promptcrafter.storage.users import UserRecord
+
+
+def prompt(record: PromptRecord) -> dict[str, Any]:
+    return {
+        "_id": record["id"],
+        "ownerId": record["owner_id"],
+        "title": record["title"],
+        "content": record["content"],
+        "model": record["model"],
+        "tags": record["tags"],
+        "createdAt": timestamp(record["created_at"]),
+        "updatedAt": timestamp(record["updated_at"]),
+    }
+
+
+def log(record: LogRecord) -> dict[str, Any]:
+    return {
+        "_id": record["id"],
+        "promptId": record["prompt_id"],
+        "output": record["output"],
+        "notes": record["notes"],
+        "modelUsed": record["model_used"],
+        "score": record["score"],
+        "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def user(record: UserRecord) -> dict[str, Any]:
+    return {
+        "_id": record["id"],
+        "name": record["name"],
+        "email": record["email"],
+        "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def timestamp(ms: int) -> str:
+    """Milliseconds since the Unix epoch as ISO 8601 UTC: `2026-11-26T05:43:40.123Z`."""
+    seconds, millis = divmod(ms, 1000)
+    return f"{_iso_seconds(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(seconds: int) -> str:
+    # strftime is slow, and lists show many timestamps of the same second.
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
