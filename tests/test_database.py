@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from promptcrafter.storage import Database
-from promptcrafter.storage.database import Transaction
+from promptcrafter.storage.transaction import Transaction
 
 
 def _count(tx: Transaction, *, limit: int) -> tuple[int, int]:

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from helpers import User
 from promptcrafter.auth import Tokens
-from promptcrafter.storage.connections import WriterLock
+from promptcrafter.storage.writer_lock import WriterLock
 
 PROMPT = {"title": "Limits", "content": "Bounded content", "model": "m"}
 BUSY = {"error": "The server is busy. Try again shortly."}

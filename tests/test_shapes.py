@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
-import jsonschema_rs
 from pydantic import BaseModel
 
 from helpers import User
@@ -45,7 +45,9 @@ def read(database_url: str, work: Any, **params: Any) -> Any:
 
 
 @pytest.mark.parametrize("fields", PROMPTS)
-def test_a_prompt_is_shown_as_documented(client: TestClient, user: User, database_url: str, fields: dict[str, Any]) -> None:
+def test_a_prompt_is_shown_as_documented(
+    client: TestClient, user: User, database_url: str, fields: dict[str, Any]
+) -> None:
     created = client.post("/prompts", json=fields, headers=user.headers).json()
     record = read(database_url, prompts.get, prompt_id=created["_id"])
     assert shapes.prompt(record) == created == client.get(f"/prompts/{created['_id']}", headers=user.headers).json()
@@ -53,7 +55,9 @@ def test_a_prompt_is_shown_as_documented(client: TestClient, user: User, databas
 
 
 @pytest.mark.parametrize("fields", LOGS)
-def test_a_log_is_shown_as_documented(client: TestClient, user: User, database_url: str, fields: dict[str, Any]) -> None:
+def test_a_log_is_shown_as_documented(
+    client: TestClient, user: User, database_url: str, fields: dict[str, Any]
+) -> None:
     prompt = client.post("/prompts", json=PROMPTS[0], headers=user.headers).json()
     created = client.post("/logs", json={"promptId": prompt["_id"], **fields}, headers=user.headers).json()
     [record], _ = read(database_url, logs.page_for_prompt, prompt_id=prompt["_id"], after=None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from promptcrafter import messages
+
 
 class ApiError(Exception):
     """A failure the client caused or must know about, with the contract's exact message."""
@@ -78,6 +80,11 @@ class Unavailable(ApiError):
     def __init__(self, message: str, *, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    @classmethod
+    def busy(cls) -> Unavailable:
+        """Every connection, thread or the write lock stayed taken past the wait timeout."""
+        return cls(messages.SERVER_BUSY, retry_after=1)
 
     @property
     def headers(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ from promptcrafter.config import Settings
 from promptcrafter.errors import Invalid, TooManyRequests, Unauthorized
 from promptcrafter.schemas import PASSWORD_MAX, PASSWORD_MIN, LoginRequest, SignupRequest
 from promptcrafter.storage import Database, login_throttle, users
-from promptcrafter.storage.database import Transaction
+from promptcrafter.storage.transaction import Transaction
 
 
 async def sign_up(db: Database, passwords: Passwords, tokens: Tokens, request: SignupRequest) -> str:

@@ -7,8 +7,8 @@ from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Invalid, NotFound
 from promptcrafter.schemas import LogCreate, is_valid_id
 from promptcrafter.storage import logs, prompts
-from promptcrafter.storage.database import Transaction
 from promptcrafter.storage.logs import LogRecord
+from promptcrafter.storage.transaction import Transaction
 
 
 def create(tx: Transaction, *, user_id: str, request: LogCreate) -> LogRecord:

@@ -9,8 +9,8 @@ from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Invalid, NotFound
 from promptcrafter.schemas import PromptCreate, PromptUpdate, is_valid_id
 from promptcrafter.storage import prompts
-from promptcrafter.storage.database import Transaction
 from promptcrafter.storage.prompts import PromptRecord
+from promptcrafter.storage.transaction import Transaction
 
 
 @dataclass(frozen=True)

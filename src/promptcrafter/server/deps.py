@@ -24,7 +24,8 @@ from promptcrafter.errors import (
 )
 from promptcrafter.server.context import ServerContext
 from promptcrafter.storage import users
-from promptcrafter.storage.database import Page, Transaction
+from promptcrafter.storage.keyset import Page
+from promptcrafter.storage.transaction import Transaction
 
 Model = TypeVar("Model", bound=BaseModel)
 T = TypeVar("T")

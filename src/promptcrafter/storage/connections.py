@@ -1,11 +1,8 @@
-"""Where driver connections come from: SQLite files and the writer lock, PostgreSQL's pool."""
+"""Where driver connections come from: SQLite files, and the pools of PostgreSQL connections."""
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
-import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -94,62 +91,6 @@ class SQLiteConnections:
     def close(self) -> None:
         while self._idle:
             self._idle.pop().close()
-
-
-class WriterLock:
-    """Makes SQLite writers of every server process on one file take turns, promptly.
-
-    SQLite's busy handler retries a locked database after sleeping 1, 2, 5, 10… ms, which
-    under steady concurrent writes wastes most of the time in sleep. A blocking `flock` on
-    a lock file beside the database hands over the moment the holder is done. (The write
-    transactions themselves are a few hundred microseconds.) The thread lock is needed
-    because `flock` does not exclude threads sharing one open file.
-    """
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._threads = threading.Lock()
-        self._file: int | None = None
-
-    def try_acquire(self) -> bool:
-        """Take the lock if nobody holds it, without waiting."""
-        if not self._threads.acquire(blocking=False):
-            return False
-        try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._threads.release()
-            return False
-        except BaseException:
-            self._threads.release()
-            raise
-        return True
-
-    def acquire(self) -> None:
-        """Wait for the lock (in a worker thread when called from a server)."""
-        self._threads.acquire()
-        try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_EX)
-        except BaseException:
-            self._threads.release()
-            raise
-
-    def release(self) -> None:
-        try:
-            fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
-
-    def __enter__(self) -> None:
-        self.acquire()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.release()
-
-    def _descriptor(self) -> int:
-        if self._file is None:
-            self._file = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        return self._file
 
 
 def configure_sqlite(connection: sqlite3.Connection, busy_timeout_ms: int) -> None:

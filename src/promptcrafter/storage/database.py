@@ -7,7 +7,7 @@ How requests use the database without ever holding each other up:
   response is written, so no client can keep a connection or a lock by reading slowly.
 - On SQLite, `read` and `write` run the function on the event loop: an indexed statement
   on a local file takes microseconds, less than a hand-off to a thread. Writers first
-  take their turn at the writer lock without blocking the loop (see `_WriterTurn`).
+  take their turn at the writer lock without blocking the loop (see `WriterTurn`).
   `scan` (search) moves to a worker thread when it takes more than 2 ms.
 - On PostgreSQL the function runs on the event loop too, in a greenlet over an
   asynchronous connection (SQLAlchemy's asyncio bridge): each statement awaits the
@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import anyio.to_thread
 import psycopg
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -42,76 +41,19 @@ from promptcrafter.errors import Unavailable
 from promptcrafter.storage.connections import (
     PooledConnections,
     SQLiteConnections,
-    WriterLock,
     create_request_engine,
     create_sqlalchemy_engine,
     engine_url,
 )
-from promptcrafter.storage.statements import Record, Statement
+from promptcrafter.storage.keyset import Page
+from promptcrafter.storage.transaction import Transaction
+from promptcrafter.storage.writer_lock import WriterLock, WriterTurn
 
 if TYPE_CHECKING:
     from promptcrafter.config import Settings
 
 T = TypeVar("T")
 INLINE_SCAN_SECONDS = 0.002
-WRITER_SPIN_SECONDS = 0.002
-WRITER_SPIN_SLEEP = 0.00005
-# One page of a list: its records, and the key after which the next page starts
-# (None on the last page).
-Page = tuple[list[Any], Any]
-
-
-class Transaction:
-    """One unit of work on a driver connection; rows come back as dicts."""
-
-    def __init__(self, connection: Any, dialect: Dialect) -> None:
-        self.connection = connection
-        self.dialect = dialect
-        self.dialect_name: str = dialect.name
-
-    def execute(self, statement: Statement, **params: Any) -> Any:
-        """Run the statement and return the driver's cursor."""
-        compiled = statement.compiled(self.dialect)
-        cursor = self.connection.cursor()
-        try:
-            cursor.execute(compiled.sql, compiled.parameters(params))
-        except BaseException:
-            cursor.close()
-            raise
-        return cursor
-
-    def run(self, statement: Statement, **params: Any) -> int:
-        """Run a statement that returns no rows; the number of rows it changed."""
-        with closing(self.execute(statement, **params)) as cursor:
-            return int(cursor.rowcount)
-
-    def run_many(self, statement: Statement, rows: list[dict[str, Any]]) -> None:
-        """Run a statement once per parameter set, in one driver call."""
-        compiled = statement.compiled(self.dialect)
-        with closing(self.connection.cursor()) as cursor:
-            cursor.executemany(compiled.sql, [compiled.parameters(row) for row in rows])
-
-    def first(self, statement: Statement, **params: Any) -> Record | None:
-        """The first row, or None."""
-        with closing(self.execute(statement, **params)) as cursor:
-            row = cursor.fetchone()
-            return None if row is None else dict(zip(_names(cursor), row, strict=True))
-
-    def all(self, statement: Statement, **params: Any) -> list[Record]:
-        """Every row; for statements whose LIMIT bounds them."""
-        with closing(self.execute(statement, **params)) as cursor:
-            names = _names(cursor)
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def scalar(self, statement: Statement, **params: Any) -> Any:
-        """The first column of the first row, or None."""
-        with closing(self.execute(statement, **params)) as cursor:
-            row = cursor.fetchone()
-            return None if row is None else row[0]
-
-
-def _names(cursor: Any) -> list[str]:
-    return [column[0] for column in cursor.description]
 
 
 class Database:
@@ -282,7 +224,7 @@ class Database:
             with anyio.fail_after(self._wait_timeout):
                 await self._admitted.acquire()
         except TimeoutError:
-            raise _busy() from None
+            raise Unavailable.busy() from None
         try:
             return await anyio.to_thread.run_sync(self._scan, work, params, limiter=self._threads)
         finally:
@@ -292,71 +234,13 @@ class Database:
         with self._unit_of_work(self._connections, write=False) as tx:
             return work(tx, **params)
 
-    def _writer_turn(self) -> _WriterTurn:
+    def _writer_turn(self) -> WriterTurn:
         loop = asyncio.get_running_loop()
         turns = self._writer_turns.get(loop)
         if turns is None:
             turns = self._writer_turns[loop] = asyncio.Lock()
         assert self._writer_lock is not None
-        return _WriterTurn(turns, self._writer_lock, self._wait_timeout)
-
-
-class _WriterTurn:
-    """The SQLite write lock for one coroutine, taken without holding up the event loop.
-
-    Coroutines of one process queue on an asyncio lock. The one at the front takes the
-    file lock at once when no other process holds it. Otherwise another process is in
-    the middle of a write of a few hundred microseconds: it retries for up to
-    WRITER_SPIN_SECONDS, sleeping between tries, and only then waits in a worker thread.
-    (A thread that got the lock would still need the event loop to run the transaction,
-    and would hold the lock, and every other process, in the meantime.) Waiting past
-    the deadline is a 503.
-    """
-
-    def __init__(self, turns: asyncio.Lock, writer_lock: WriterLock, timeout: float) -> None:
-        self._turns = turns
-        self._writer_lock = writer_lock
-        self._timeout = timeout
-
-    async def __aenter__(self) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._timeout
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._turns.acquire()
-        except TimeoutError:
-            raise _busy() from None
-        try:
-            if not self._writer_lock.try_acquire() and not self._spin():
-                waiting = loop.run_in_executor(None, self._writer_lock.acquire)
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        await asyncio.shield(waiting)
-                except TimeoutError:
-                    # The thread still gets the lock in the end; hand it straight back.
-                    waiting.add_done_callback(self._release_if_acquired)
-                    raise _busy() from None
-        except BaseException:
-            self._turns.release()
-            raise
-
-    async def __aexit__(self, *_exc: object) -> None:
-        try:
-            self._writer_lock.release()
-        finally:
-            self._turns.release()
-
-    def _spin(self) -> bool:
-        give_up = time.perf_counter() + WRITER_SPIN_SECONDS
-        while time.perf_counter() < give_up:
-            time.sleep(WRITER_SPIN_SLEEP)
-            if self._writer_lock.try_acquire():
-                return True
-        return False
-
-    def _release_if_acquired(self, waiting: asyncio.Future[None]) -> None:
-        if not waiting.cancelled() and waiting.exception() is None:
-            self._writer_lock.release()
+        return WriterTurn(turns, self._writer_lock, self._wait_timeout)
 
 
 def _ping(tx: Transaction) -> None:
@@ -368,20 +252,16 @@ def _execute(connection: Any, sql: str) -> None:
         cursor.execute(sql)
 
 
-def _busy() -> Unavailable:
-    return Unavailable(messages.SERVER_BUSY, retry_after=1)
-
-
 @contextmanager
 def _database_errors() -> Iterator[None]:
     """A database that cannot be reached, or a pool with no free connection, is a 503."""
     try:
         yield
     except PoolTimeout:
-        raise _busy() from None
+        raise Unavailable.busy() from None
     except (psycopg.OperationalError, sqlite3.OperationalError) as error:
         if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
-            raise _busy() from None
+            raise Unavailable.busy() from None
         if isinstance(error, sqlite3.OperationalError) and "unable to open" not in str(error):
             raise
         raise Unavailable(messages.DATABASE_UNAVAILABLE) from None
@@ -396,8 +276,3 @@ def _roll_back(connection: Any) -> None:
         _execute(connection, "ROLLBACK")
     except (sqlite3.Error, psycopg.Error):
         pass  # a broken connection has no transaction left to roll back
-
-
-def is_integrity_error(error: Exception) -> bool:
-    """Whether a driver error is a constraint violation (unique, foreign key, not null)."""
-    return isinstance(error, sqlite3.IntegrityError | psycopg.errors.IntegrityError)

@@ -17,11 +17,14 @@ from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Select, bindparam, func, select, tuple_
 
-from promptcrafter.storage.database import Page, Transaction
 from promptcrafter.storage.statements import Record, Statement
+from promptcrafter.storage.transaction import Transaction
 
 PAGE_SIZE = 500
 PAGE_CHARACTERS = 250_000
+# One page of a list: its records, and the key after which the next page starts
+# (None on the last page).
+Page = tuple[list[Any], Any]
 
 
 class PageQuery:

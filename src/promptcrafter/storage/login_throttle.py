@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, delete, func, insert, select
 
-from promptcrafter.storage.database import Transaction
 from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import login_failures
+from promptcrafter.storage.transaction import Transaction
 from promptcrafter.storage.values import now_ms
 
 _EMAIL = login_failures.c.email_key == bindparam("email_key")

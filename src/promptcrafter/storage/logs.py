@@ -8,10 +8,10 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
-from promptcrafter.storage.database import Page, Transaction, is_integrity_error
-from promptcrafter.storage.keyset import OldestFirst
+from promptcrafter.storage.keyset import OldestFirst, Page
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import logs
+from promptcrafter.storage.transaction import Transaction, is_integrity_error
 from promptcrafter.storage.values import new_id, now_ms
 
 COLUMNS = (

@@ -7,10 +7,10 @@ from typing import Any, TypedDict
 import orjson
 from sqlalchemy import BindParameter, bindparam, case, delete, insert, select, update
 
-from promptcrafter.storage.database import Page, Transaction
-from promptcrafter.storage.keyset import OldestFirst
+from promptcrafter.storage.keyset import OldestFirst, Page
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import prompts
+from promptcrafter.storage.transaction import Transaction
 from promptcrafter.storage.values import new_id, now_ms
 
 COLUMNS = (

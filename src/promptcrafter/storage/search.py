@@ -31,10 +31,10 @@ from sqlalchemy import (
 )
 
 from promptcrafter.storage import prompts as prompt_store
-from promptcrafter.storage.database import Page, Transaction
-from promptcrafter.storage.keyset import PAGE_SIZE, PageQuery
+from promptcrafter.storage.keyset import PAGE_SIZE, Page, PageQuery
 from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import prompts
+from promptcrafter.storage.transaction import Transaction
 
 TRIGRAM = 3
 # The documented limits of a search, which also bound the statement cache below.

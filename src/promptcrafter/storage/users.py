@@ -10,9 +10,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from promptcrafter import messages
 from promptcrafter.errors import Conflict
-from promptcrafter.storage.database import Transaction, is_integrity_error
 from promptcrafter.storage.statements import Statement
 from promptcrafter.storage.tables import server_secrets, users
+from promptcrafter.storage.transaction import Transaction, is_integrity_error
 from promptcrafter.storage.values import new_id, now_ms
 
 _INSERT = Statement(
