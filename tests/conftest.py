@@ -35,6 +35,11 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"{POSTGRES_ENV} is not set")
     name = f"promptcrafter_test_{uuid.uuid4().hex[:12]}"
     admin = make_url(server_url).set(drivername="postgresql")
+    try:
+        psycopg.connect(admin.render_as_string(hide_password=False)).close()
+    except psycopg.OperationalError:
+        # The URL names the server; its database need not exist when the maintenance one does.
+        admin = admin.set(database="postgres")
     with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = admin.set(database=name).render_as_string(hide_password=False)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import promptcrafter
+from promptcrafter.client import _BaseClient
+from promptcrafter.config import Settings
+from promptcrafter.server import create_app
 
 PUBLIC_NAMES = {
     "__version__",
@@ -95,3 +103,44 @@ def test_importing_the_package_loads_no_server_code() -> None:
         "promptcrafter.client",
         "promptcrafter.client_exceptions",
     }
+
+
+def request_builders() -> dict[str, Callable[..., Any]]:
+    """The SDK's request builders (`_BaseClient._get_prompt` …), one per API call it can make."""
+    return {
+        name.removeprefix("_"): function
+        for name, function in inspect.getmembers(_BaseClient, inspect.isfunction)
+        if str(inspect.signature(function).return_annotation).startswith("_Call")
+    }
+
+
+def test_both_clients_offer_every_request_the_sdk_builds() -> None:
+    for name in request_builders():
+        sync_method = getattr(promptcrafter.PromptCrafterClient, name)
+        async_method = getattr(promptcrafter.AsyncPromptCrafterClient, name)
+        assert inspect.iscoroutinefunction(async_method), name
+        assert inspect.signature(sync_method) == inspect.signature(async_method), name
+
+
+PLACEHOLDERS = {"str": "an_id", "Json": {}}
+
+
+def test_the_sdk_can_call_every_operation_of_the_api(sqlite_template: Path, tmp_path: Path) -> None:
+    database = tmp_path / "api.db"
+    shutil.copyfile(sqlite_template, database)
+    document = create_app(Settings(database_url=f"sqlite:///{database}")).openapi()
+    operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+
+    client = promptcrafter.PromptCrafterClient("http://127.0.0.1:9")
+    called = set()
+    for builder in request_builders().values():
+        parameters = list(inspect.signature(builder).parameters.values())[1:]
+        call = builder(client, *(PLACEHOLDERS.get(str(p.annotation)) for p in parameters))
+        templated = re.sub(r"/an_id$", "/{id}", call.path)
+        called.add((call.method, templated))
+    client.close()
+
+    def same(operation: tuple[str, str], call: tuple[str, str]) -> bool:
+        return operation[0] == call[0] and re.sub(r"\{[a-z_]+\}", "{id}", operation[1]) == call[1]
+
+    assert [op for op in sorted(operations) if not any(same(op, call) for call in called)] == []
