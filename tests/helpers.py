@@ -1,4 +1,5 @@
-"""What tests share besides fixtures: test constants, signed-up users, live server processes."""
+"""What tests share besides fixtures: test constants, signed-up users, rows seeded through the
+storage layer, live server processes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
+
+from promptcrafter.storage import Database, logs, prompts
+from promptcrafter.storage.values import new_id, now_ms
 
 POSTGRES_ENV = "PROMPTCRAFTER_TEST_POSTGRES_URL"
 # Argon2id stays the algorithm; tests only make it cheaper so hundreds of sign-ups stay fast.
 FAST_HASHING = {"password_time_cost": 1, "password_memory_kib": 1024}
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 PASSWORD = "correct horse battery"
+# Seeded rows are dated in the past, so that rows the API creates afterwards list after them.
+SEED_STAMP = now_ms() - 10_000_000
 
 
 @dataclass
@@ -31,6 +38,38 @@ class User:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def stored_prompt(owner_id: str, index: int, **fields: Any) -> dict[str, Any]:
+    """A prompt row as the storage layer takes it, the `index`-th of a seeded list."""
+    row = {"id": new_id("prompt"), "owner_id": owner_id, "title": f"Prompt {index}", "content": "Plain text.",
+           "model": "m", "tags": [], "created_at": SEED_STAMP + index, "updated_at": SEED_STAMP + index}
+    return {**row, **fields}
+
+
+def stored_log(prompt_id: str, owner_id: str, index: int, **fields: Any) -> dict[str, Any]:
+    """A log row as the storage layer takes it: an output, no notes and no score by default."""
+    row = {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": owner_id, "output": "o",
+           "notes": None, "model_used": "m", "score": None, "created_at": SEED_STAMP + index}
+    return {**row, **fields}
+
+
+def store_prompts(database_url: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Store prompts in bulk through the storage layer (far faster than the API); their ids."""
+    database = Database(database_url)
+    with database.transaction(write=True) as tx:
+        prompts.insert_many(tx, rows=rows)
+    database.close()
+    return [row["id"] for row in rows]
+
+
+def store_logs(database_url: str, rows: list[dict[str, Any]]) -> list[str]:
+    """Store logs in bulk through the storage layer; their ids."""
+    database = Database(database_url)
+    with database.transaction(write=True) as tx:
+        logs.insert_many(tx, rows=rows)
+    database.close()
+    return [row["id"] for row in rows]
 
 
 def free_port() -> int:

@@ -7,28 +7,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import User
-from promptcrafter.storage import Database, logs
-from promptcrafter.storage.values import new_id, now_ms
+from helpers import SEED_STAMP, User, store_logs, stored_log
 
 INVALID = "Required fields are missing or invalid."
-STAMP = now_ms() - 1_000_000
 OUTPUT = "The business report finds that revenue increased 12% last quarter."
-
-
-def stored_log(prompt_id: str, user: User, *, created_at: int, **fields: Any) -> dict[str, Any]:
-    """A log row as the storage layer takes it, with an output, no notes and no score by default."""
-    row = {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": user.id, "output": "o",
-           "notes": None, "model_used": "m", "score": None, "created_at": created_at}
-    return {**row, **fields}
-
-
-def store_logs(database_url: str, rows: list[dict[str, Any]]) -> None:
-    """Store logs in bulk through the storage layer, as imports and benchmarks do."""
-    database = Database(database_url)
-    with database.transaction(write=True) as tx:
-        logs.insert_many(tx, rows=rows)
-    database.close()
 
 
 @pytest.fixture
@@ -259,7 +241,7 @@ def test_delete_with_malformed_id_is_rejected(client: TestClient, user: User, pa
 
 def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: Any, user: User, prompt_id: str) -> None:
     rows = [
-        stored_log(prompt_id, user, created_at=STAMP + i, output=f"bulk {i}", score=score)
+        stored_log(prompt_id, user.id, i, output=f"bulk {i}", score=score)
         for i, score in enumerate([7, 7.5, None])
     ]
     store_logs(settings.database_url, rows)
@@ -280,8 +262,9 @@ def test_long_lists_come_back_whole_and_in_order_across_pages(
     rows = [
         stored_log(
             prompt_id,
-            user,
-            created_at=STAMP + i // 7,
+            user.id,
+            i,
+            created_at=SEED_STAMP + i // 7,
             output="long " * 20_000 if i % 97 == 0 else f"short {i}",
             notes="n" * (i % 50) or None,
         )
@@ -299,7 +282,7 @@ def test_long_lists_come_back_whole_and_in_order_across_pages(
 def test_lists_of_about_one_page_are_whole(
     client: TestClient, settings: Any, user: User, prompt_id: str, count: int
 ) -> None:
-    rows = [stored_log(prompt_id, user, created_at=STAMP + i, output=f"o {i}") for i in range(count)]
+    rows = [stored_log(prompt_id, user.id, i, output=f"o {i}") for i in range(count)]
     store_logs(settings.database_url, rows)
     response = client.get(f"/logs?promptId={prompt_id}", headers=user.headers)
     assert [log["_id"] for log in response.json()] == [row["id"] for row in rows]

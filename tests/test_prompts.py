@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import User
+from helpers import User, store_prompts, stored_prompt
+from promptcrafter.config import Settings
 
 PROMPT = {
     "title": "Positive Product Review Writer",
@@ -118,10 +119,11 @@ def test_list_is_empty_array_for_new_user(client: TestClient, user: User) -> Non
     assert client.get("/prompts", headers=user.headers).json() == []
 
 
-def test_list_streams_many_prompts_completely(client: TestClient, user: User) -> None:
-    created = [create(client, user, title=f"Prompt {i:04d}")["_id"] for i in range(1203)]
+def test_list_streams_many_prompts_completely(client: TestClient, settings: Settings, user: User) -> None:
+    stored = store_prompts(settings.database_url, [stored_prompt(user.id, i) for i in range(1203)])
+    created = create(client, user, title="Created through the API")["_id"]
     listed = client.get("/prompts", headers=user.headers).json()
-    assert [p["_id"] for p in listed] == created
+    assert [p["_id"] for p in listed] == [*stored, created]
 
 
 @pytest.mark.parametrize("query", ["limit=50", "foo=bar", "cursor=x"])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import User
+from helpers import User, store_prompts, stored_prompt
+from promptcrafter.config import Settings
+from promptcrafter.storage.search import INDEXED_SEARCH_THRESHOLD
 
 
 def add(client: TestClient, user: User, title: str, content: str = "Plain text.", tags: list[str] | None = None) -> str:
@@ -151,40 +152,20 @@ def test_terms_do_not_match_across_tag_boundaries(client: TestClient, user: User
     assert search(client, user, "bcd") == []
 
 
-def _many(client: TestClient, user: User, count: int) -> list[Any]:
-    return [add(client, user, f"Bulk translation {i}") for i in range(count)]
-
-
-def test_large_result_sets_stream_completely(client: TestClient, user: User) -> None:
-    created = _many(client, user, 620)
+def test_large_result_sets_stream_completely(client: TestClient, settings: Settings, user: User) -> None:
+    rows = [stored_prompt(user.id, i, title=f"Bulk translation {i}") for i in range(620)]
+    created = store_prompts(settings.database_url, rows)
     assert search(client, user, "bulk") == list(reversed(created))
 
 
 def test_owner_with_thousands_of_prompts_is_searched_through_the_index(
-    client: TestClient, settings: Any, user: User, other_user: User
+    client: TestClient, settings: Settings, user: User, other_user: User
 ) -> None:
-    from promptcrafter.storage import Database, prompts
-    from promptcrafter.storage.search import INDEXED_SEARCH_THRESHOLD
-    from promptcrafter.storage.values import new_id, now_ms
-
-    database = Database(settings.database_url)
-    stamp = now_ms() - 1_000_000
     rows = [
-        {
-            "id": new_id("prompt"),
-            "owner_id": user.id,
-            "title": f"Bulk {i}",
-            "content": f"filler text {i}",
-            "model": "m",
-            "tags": [],
-            "created_at": stamp + i,
-            "updated_at": stamp + i,
-        }
+        stored_prompt(user.id, i, title=f"Bulk {i}", content=f"filler text {i}")
         for i in range(INDEXED_SEARCH_THRESHOLD + 10)
     ]
-    with database.transaction(write=True) as tx:
-        prompts.insert_many(tx, rows=rows)
-    database.close()
+    store_prompts(settings.database_url, rows)
     title_hit = add(client, user, "Rare Ünicode Translation")
     content_hit = add(client, user, "Other", "about TRANSLATIONS")
     add(client, other_user, "Translation of someone else")

@@ -14,9 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from helpers import PASSWORD, LiveServer, start_server, stop_server
-from promptcrafter.storage import Database, prompts
-from promptcrafter.storage.values import new_id, now_ms
+from helpers import PASSWORD, LiveServer, start_server, stop_server, store_prompts, stored_prompt
 
 TIMEOUTS = {"PROMPTCRAFTER_HEADER_TIMEOUT": "1", "PROMPTCRAFTER_BODY_TIMEOUT": "1", "PROMPTCRAFTER_SEND_TIMEOUT": "3"}
 PROMPT_COUNT = 700  # many pages, 14 MB in all: more than the kernel buffers of a connection
@@ -45,25 +43,9 @@ def library(module_database_url: str) -> Iterator[Library]:
         signup = httpx.post(f"{server.url}/auth/signup", json={"name": "Slow", "email": email, "password": PASSWORD})
         headers = {"Authorization": f"Bearer {signup.json()['token']}"}
         user_id = httpx.get(f"{server.url}/auth/me", headers=headers).json()["_id"]
-        stamp = now_ms() - 1_000_000
-        rows = [
-            {
-                "id": new_id("prompt"),
-                "owner_id": user_id,
-                "title": f"Long prompt {i}",
-                "content": "x" * 20_000,
-                "model": "m",
-                "tags": [],
-                "created_at": stamp + i,
-                "updated_at": stamp + i,
-            }
-            for i in range(PROMPT_COUNT)
-        ]
-        database = Database(url)
-        with database.transaction(write=True) as tx:
-            prompts.insert_many(tx, rows=rows)
-        database.close()
-        yield Library(server, headers, [row["id"] for row in rows])
+        rows = [stored_prompt(user_id, i, title=f"Long prompt {i}", content="x" * 20_000) for i in range(PROMPT_COUNT)]
+        stored = store_prompts(url, rows)
+        yield Library(server, headers, stored)
     finally:
         stop_server(server)
 
