@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import socket
 import stat
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
 from helpers import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import PromptCrafterClient
 from promptcrafter.cli import app
-from promptcrafter.cli.credentials import config_dir, credentials_path
+from promptcrafter.cli.credentials import Credentials, config_dir, credentials_path, save
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +61,48 @@ def run_json(*args: str, input: str | None = None) -> Any:
     result = run(*args, "--json", input=input)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)
+
+
+def plain(text: str) -> str:
+    """Output as one line of words, without the frame drawn around usage errors and its line breaks."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def how_to_log_in(url: str) -> str:
+    return f"Run `promptcrafter login --url {url}`, or `promptcrafter signup --url {url}` for a new account."
+
+
+def run_on_a_terminal(*args: str, question: str, answer: str) -> tuple[int, str]:
+    """`promptcrafter` in a process whose stdin, stdout and stderr are a terminal; `answer` is typed
+    once `question` shows. Returns the exit code and everything the terminal showed."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "promptcrafter", *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        start_new_session=True,
+    )
+    os.close(terminal)
+    shown = b""
+    answered = False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            if select.select([controller], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(controller, 4096)
+                except OSError:  # the process has exited and closed the terminal
+                    break
+                shown += chunk
+            if not answered and question.encode() in shown:
+                os.write(controller, answer.encode() + b"\n")
+                answered = True
+    finally:
+        os.close(controller)
+        if process.poll() is None:  # still waiting after 30 s: stuck
+            process.kill()
+    return process.wait(), shown.decode()
 
 
 def unique_email() -> str:
@@ -132,12 +181,57 @@ def test_login_makes_an_existing_config_directory_private(
     assert stat.S_IMODE((config_home / "credentials.json").stat().st_mode) == 0o600
 
 
-def test_login_asks_for_the_password_without_echoing_it(server: LiveServer, email: str) -> None:
-    result = run("login", "--email", email, "--url", server.url, input=f"{PASSWORD}\n")
+def test_login_asks_for_the_password_on_a_terminal_without_echoing_it(server: LiveServer, email: str) -> None:
+    # The space after the colon is written once echo is off; typed before, the answer would show, then be discarded.
+    exit_code, shown = run_on_a_terminal(
+        "login", "--email", email, "--url", server.url, question="Password: ", answer=PASSWORD
+    )
+    assert exit_code == 0, shown
+    assert "Password" in shown
+    assert PASSWORD not in shown
+    assert f"Logged in to {server.url} as {email}." in shown
+
+
+def test_login_reads_the_password_from_the_first_line_of_stdin(server: LiveServer, email: str) -> None:
+    run("logout")
+    result = run(
+        "login", "--email", email, "--password-stdin", "--url", server.url, input=f"{PASSWORD}\nnot read\n"
+    )
     assert result.exit_code == 0, result.output
-    assert "Password" in result.stdout
-    assert PASSWORD not in result.output
-    assert email in result.stdout
+    assert run_json("whoami")["email"] == email
+
+
+def test_signup_reads_the_password_from_stdin(server: LiveServer) -> None:
+    address = unique_email()
+    result = run(
+        "signup", "--name", "Ada", "--email", address, "--password-stdin", "--url", server.url, input=PASSWORD
+    )
+    assert result.exit_code == 0, result.output
+    assert run_json("whoami")["email"] == address
+
+
+@pytest.mark.parametrize("command", [["login"], ["signup", "--name", "Ada"]], ids=["login", "signup"])
+def test_without_a_terminal_a_missing_password_is_a_usage_error_suggesting_password_stdin(
+    server: LiveServer, command: list[str]
+) -> None:
+    result = run(*command, "--email", unique_email(), "--url", server.url, input=f"{PASSWORD}\n")
+    assert result.exit_code == 2, result.output
+    assert "--password-stdin" in plain(result.stderr)
+    assert "Warning" not in result.output
+
+
+def test_without_a_terminal_a_missing_email_is_a_usage_error(server: LiveServer) -> None:
+    result = run("login", "--password-stdin", "--url", server.url, input=f"{PASSWORD}\n")
+    assert result.exit_code == 2, result.output
+    assert "--email" in plain(result.stderr)
+
+
+def test_password_and_password_stdin_together_are_a_usage_error(server: LiveServer, email: str) -> None:
+    result = run(
+        "login", "--email", email, "--password", PASSWORD, "--password-stdin", "--url", server.url, input=PASSWORD
+    )
+    assert result.exit_code == 2, result.output
+    assert "not both" in plain(result.stderr)
 
 
 def test_login_takes_the_password_from_promptcrafter_password(
@@ -189,16 +283,63 @@ def test_logout_forgets_the_server_and_the_token(server: LiveServer, email: str)
     assert not credentials_path().exists()
     result = run("whoami", "--url", server.url)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Authentication token is missing."
+    assert result.stderr.splitlines() == [
+        f"Not logged in to {server.url}.",
+        how_to_log_in(server.url),
+    ]
     assert run("logout").stdout.strip() == "Not logged in."
 
 
 def test_stored_token_is_sent_only_to_the_server_that_issued_it(
-    email: str, live_server: LiveServer
+    server: LiveServer, email: str, live_server: LiveServer
 ) -> None:
     result = run("whoami", "--url", live_server.url)
     assert result.exit_code == 1
-    assert result.stderr.strip() == "Authentication token is missing."
+    assert result.stderr.splitlines() == [
+        f"Not logged in to {live_server.url} (you are logged in to {server.url}).",
+        how_to_log_in(live_server.url),
+    ]
+
+
+def test_a_refused_token_exits_1_saying_how_to_log_in_again(server: LiveServer) -> None:
+    save(Credentials(url=server.url, token="expired-or-forged"))
+    result = run("whoami")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "Authentication token is expired or invalid.",
+        how_to_log_in(server.url),
+    ]
+
+
+def test_a_login_holds_for_every_spelling_of_the_servers_url(server: LiveServer, email: str) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    run("login", "--email", email, "--password", PASSWORD, "--url", f"HTTP://LocalHost:{port}/")
+    assert json.loads(credentials_path().read_text())["url"] == f"http://localhost:{port}"
+    for spelling in (f"http://127.0.0.1:{port}", f"http://localhost:{port}/", f"http://LOCALHOST:{port}"):
+        result = run("whoami", "--url", spelling, "--json")
+        assert result.exit_code == 0, (spelling, result.output)
+        assert json.loads(result.stdout)["email"] == email
+
+
+@pytest.mark.parametrize(
+    ("stored", "chosen", "applies"),
+    [
+        ("http://127.0.0.1:8000", "http://localhost:8000", True),
+        ("http://localhost:8000", "http://[::1]:8000/", True),
+        ("http://example.com:80/", "HTTP://EXAMPLE.COM", True),
+        ("https://example.com", "https://example.com:443/", True),
+        ("https://example.com/promptcrafter", "https://example.com/promptcrafter/", True),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8001", False),
+        ("http://127.0.0.1:8000", "https://127.0.0.1:8000", False),
+        ("http://127.0.0.1:8000", "http://192.168.1.2:8000", False),
+        ("https://example.com", "https://example.com/other", False),
+        ("not a url", "http://127.0.0.1:8000", False),
+    ],
+)
+def test_stored_credentials_apply_to_the_same_server_however_its_url_is_written(
+    stored: str, chosen: str, applies: bool
+) -> None:
+    assert Credentials(url=stored, token="t").applies_to(chosen) is applies
 
 
 def test_url_comes_from_promptcrafter_url_before_the_stored_one(
@@ -206,7 +347,7 @@ def test_url_comes_from_promptcrafter_url_before_the_stored_one(
 ) -> None:
     result = run("whoami", env={"PROMPTCRAFTER_URL": closed_url})
     assert result.exit_code == 1
-    assert closed_url in result.stderr
+    assert result.stderr.startswith(f"Cannot reach the PromptCrafter server at {closed_url}")
 
 
 def test_config_directory_falls_back_to_xdg_config_home_then_home(
@@ -291,6 +432,20 @@ def test_prompt_and_log_commands_run_the_whole_flow(email: str, tmp_path: Path) 
     assert (result.exit_code, result.stdout) == (0, "")
     assert run_json("prompts", "list") == []
     assert run_json("logs", "list") == []
+
+
+def test_json_output_ends_with_a_newline(server: LiveServer, email: str, prompt_id: str) -> None:
+    for command in (
+        ["prompts", "list"],
+        ["prompts", "show", prompt_id],
+        ["search", "subject"],
+        ["logs", "list"],
+        ["whoami"],
+        ["login", "--email", email, "--password", PASSWORD, "--url", server.url],
+    ):
+        result = run(*command, "--json")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.endswith("}\n") or result.stdout.endswith("]\n"), (command, result.stdout)
 
 
 def test_json_output_is_what_the_api_returned(server: LiveServer, prompt_id: str) -> None:
@@ -440,3 +595,64 @@ def test_malformed_url_exits_2() -> None:
     result = run("prompts", "list", "--url", "http://256.1.1.1")
     assert result.exit_code == 2
     assert "256.1.1.1" in result.stderr
+
+
+@pytest.mark.parametrize("url", ["localhost:8000", "http://", "ftp://example.com"])
+def test_a_url_that_names_no_http_server_is_a_usage_error_showing_a_valid_one(url: str) -> None:
+    for command in (["prompts", "list"], ["login", "--email", "ada@example.com", "--password", PASSWORD]):
+        result = run(*command, "--url", url)
+        assert result.exit_code == 2, result.output
+        message = plain(result.stderr)
+        assert "--url" in message
+        assert "like http://127.0.0.1:8000" in message
+
+
+# The command itself and `serve`
+
+
+def test_promptcrafter_alone_lists_the_commands_after_how_to_start_a_server() -> None:
+    result = run()
+    assert result.exit_code == 0, result.output
+    opening = plain("\n".join(result.stdout.strip().splitlines()[:6]))
+    assert "Start a server with `promptcrafter serve`" in opening
+    for command in ("serve", "migrate", "signup", "login", "whoami", "search", "prompts", "logs"):
+        assert f"│ {command} " in result.stdout
+
+
+def test_serve_on_a_busy_port_exits_1_before_creating_the_database(server: LiveServer, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    port = server.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "promptcrafter", "serve", "--port", port, "--db", f"sqlite:///{data / 'new.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == f"Port {port} on 127.0.0.1 is in use; choose another with --port.\n"
+    assert list(data.iterdir()) == []
+
+
+def test_serve_gives_every_worker_the_database_named_by_db(tmp_path: Path) -> None:
+    chosen, ignored = tmp_path / "chosen.db", tmp_path / "ignored.db"
+    live = start_server(
+        f"sqlite:///{chosen}", workers=2, env={"PROMPTCRAFTER_DATABASE_URL": f"sqlite:///{ignored}"}
+    )
+    try:
+        # A new connection each time, so that both workers get some.
+        for _ in range(20):
+            assert httpx.get(f"{live.url}/health").status_code == 200
+    finally:
+        stop_server(live)
+    assert chosen.exists()
+    assert not ignored.exists()
+
+
+def test_a_bad_setting_in_the_environment_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["migrate", "--db", f"sqlite:///{tmp_path / 'x.db'}"], env={"PROMPTCRAFTER_SECRET_KEY": "short"}
+    )
+    assert result.exit_code == 2
+    assert "PROMPTCRAFTER_SECRET_KEY: must be at least 32 characters long" in " ".join(result.output.split())
+    assert not (tmp_path / "x.db").exists()

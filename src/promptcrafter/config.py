@@ -47,5 +47,5 @@ class Settings(BaseSettings):
     def _secret_is_long_enough(cls, value: str | None) -> str | None:
         # A short HS256 key can be brute-forced offline from any issued token.
         if value is not None and len(value) < 32:
-            raise ValueError("PROMPTCRAFTER_SECRET_KEY must be at least 32 characters")
+            raise ValueError("must be at least 32 characters long")
         return value

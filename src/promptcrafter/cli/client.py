@@ -19,13 +19,23 @@ from rich.table import Table
 from rich.text import Text
 
 from promptcrafter.cli import credentials
-from promptcrafter.client import URL_ENV, PromptCrafterClient
-from promptcrafter.client_exceptions import PromptCrafterAPIError
+from promptcrafter.client import DEFAULT_URL, URL_ENV, PromptCrafterClient
+from promptcrafter.client_exceptions import AuthenticationError, PromptCrafterAPIError
 
 PASSWORD_ENV = "PROMPTCRAFTER_PASSWORD"
 PREVIEW_CHARS = 60
 
 Json = dict[str, Any]
+
+
+def _checked_url(url: str | None) -> str | None:
+    if url is None:
+        return None
+    try:
+        return credentials.server_url(url)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
 
 UrlOption = Annotated[
     str | None,
@@ -33,33 +43,41 @@ UrlOption = Annotated[
         "--url",
         envvar=URL_ENV,
         show_envvar=True,
+        callback=_checked_url,
+        # Checked before anything else, so that a mistyped URL is reported before any question is asked.
+        is_eager=True,
         help="Server URL; else the one you logged in to, else http://127.0.0.1:8000.",
     ),
 ]
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the API's JSON answer instead of text, for scripts.")
 ]
-EmailOption = Annotated[str, typer.Option(prompt=True, help="Your account's email address.")]
+# Questions are asked only on a terminal: a script gets a usage error instead of a prompt reading its stdin.
+NameOption = Annotated[
+    str | None, typer.Option(help="Your name, 1 to 100 characters; asked on a terminal when not given.")
+]
+EmailOption = Annotated[
+    str | None, typer.Option(help="Your account's email address; asked on a terminal when not given.")
+]
 PasswordOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        prompt=True,
-        hide_input=True,
         envvar=PASSWORD_ENV,
         show_envvar=True,
-        help="Asked when not given.",
+        help="Asked on a terminal when not given; scripts use --password-stdin or the variable.",
     ),
 ]
 NewPasswordOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        prompt=True,
-        hide_input=True,
-        confirmation_prompt=True,
         envvar=PASSWORD_ENV,
         show_envvar=True,
-        help="10 to 128 characters; asked when not given.",
+        help="10 to 128 characters; asked on a terminal when not given; scripts use --password-stdin or the variable.",
     ),
+]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
 ]
 TextFileOption = Annotated[
     Path | None,
@@ -100,14 +118,18 @@ def register(app: typer.Typer) -> None:
 
 
 def signup(
-    name: Annotated[str, typer.Option(prompt=True, help="Your name, 1 to 100 characters.")],
-    email: EmailOption,
-    password: NewPasswordOption,
+    name: NameOption = None,
+    email: EmailOption = None,
+    password: NewPasswordOption = None,
+    password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an account and log in to it. --json prints {"token": …}."""
-    with _session(url) as client:
+    name = _ask(name, "Name", "--name")
+    email = _ask(email, "Email", "--email")
+    password = _password(password, password_stdin, new=True)
+    with _session(url, needs_login=False) as client:
         token = client.signup(name, email, password)
     credentials.save(credentials.Credentials(url=client.base_url, token=token))
     _emit(
@@ -118,13 +140,16 @@ def signup(
 
 
 def login(
-    email: EmailOption,
-    password: PasswordOption,
+    email: EmailOption = None,
+    password: PasswordOption = None,
+    password_stdin: PasswordStdinOption = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Log in; the server and token are kept for the next commands. --json prints {"token": …}."""
-    with _session(url) as client:
+    email = _ask(email, "Email", "--email")
+    password = _password(password, password_stdin, new=False)
+    with _session(url, needs_login=False) as client:
         token = client.login(email, password)
     credentials.save(credentials.Credentials(url=client.base_url, token=token))
     _emit({"token": token}, as_json, lambda _: f"Logged in to {client.base_url} as {email}.")
@@ -273,21 +298,25 @@ def remove_log(log_id: str, url: UrlOption = None, as_json: JsonOption = False) 
 
 
 @contextmanager
-def _session(url: str | None) -> Iterator[PromptCrafterClient]:
+def _session(url: str | None, *, needs_login: bool = True) -> Iterator[PromptCrafterClient]:
     """A client for the chosen server; an API or connection error ends the command with code 1.
 
     The stored token goes only to the server that issued it, never to another `--url`.
     """
     stored = credentials.load()
     try:
-        client = PromptCrafterClient(url or (stored.url if stored else None))
+        client = PromptCrafterClient(credentials.server_url(url or (stored.url if stored else DEFAULT_URL)))
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--url") from None
-    if stored is not None and stored.url == client.base_url:
+    if stored is not None and stored.applies_to(client.base_url):
         client.set_token(stored.token)
     try:
         with client:
             yield client
+    except AuthenticationError as error:
+        if needs_login:
+            _fail_logged_out(error, client, stored)
+        _fail(error)
     except PromptCrafterAPIError as error:
         _fail(error)
 
@@ -297,6 +326,54 @@ def _fail(error: PromptCrafterAPIError) -> NoReturn:
     for detail in error.details or []:
         typer.echo(f"  {detail.get('field')}: {detail.get('message')}", err=True)
     raise typer.Exit(1)
+
+
+def _fail_logged_out(
+    error: AuthenticationError, client: PromptCrafterClient, stored: credentials.Credentials | None
+) -> NoReturn:
+    """The server wants a token it was not given, or refused an expired one: say how to get one."""
+    url = client.base_url
+    if client.token is not None:
+        typer.echo(error.message, err=True)
+    elif stored is None:
+        typer.echo(f"Not logged in to {url}.", err=True)
+    else:
+        typer.echo(f"Not logged in to {url} (you are logged in to {stored.url}).", err=True)
+    typer.echo(
+        f"Run `promptcrafter login --url {url}`, or `promptcrafter signup --url {url}` for a new account.",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
+def _ask(value: str | None, label: str, option: str, *, secret: bool = False, confirm: bool = False) -> str:
+    """The option's value, else the answer to a question on the terminal."""
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise typer.BadParameter("none given, and there is no terminal to ask for it on.", param_hint=option)
+    answer: str = typer.prompt(label, hide_input=secret, confirmation_prompt=confirm)
+    return answer
+
+
+def _password(value: str | None, from_stdin: bool, *, new: bool) -> str:
+    """From --password or $PROMPTCRAFTER_PASSWORD, the first line of stdin, or a hidden question."""
+    if from_stdin:
+        if value is not None:
+            raise typer.BadParameter(
+                f"give --password-stdin, or --password or ${PASSWORD_ENV}, not both.", param_hint="--password-stdin"
+            )
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise typer.BadParameter("stdin held no password.", param_hint="--password-stdin")
+        return line
+    if value is None and not sys.stdin.isatty():
+        raise typer.BadParameter(
+            "none given, and there is no terminal to ask for it on; "
+            f"pipe it in with --password-stdin, or set {PASSWORD_ENV}.",
+            param_hint="--password",
+        )
+    return _ask(value, "Password", "--password", secret=True, confirm=new)
 
 
 def _emit(data: Any, as_json: bool, human: Callable[[Any], RenderableType]) -> None:

@@ -7,10 +7,17 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import httpx
+
+from promptcrafter.client import DEFAULT_URL
+
 CONFIG_DIR_ENV = "PROMPTCRAFTER_CONFIG_DIR"
 FILE_NAME = "credentials.json"
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+DEFAULT_PORTS = {"http": 80, "https": 443}
+# Names of this machine that reach the same local server.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 @dataclass(frozen=True)
@@ -19,6 +26,47 @@ class Credentials:
 
     url: str
     token: str
+
+    def applies_to(self, url: str) -> bool:
+        """Whether the token comes from the server at `url`, however either URL is spelled."""
+        try:
+            return _server_identity(self.url) == _server_identity(url)
+        except ValueError:
+            return False
+
+
+def server_url(url: str) -> str:
+    """`url` spelled one way: scheme and host in lower case, no default port, no trailing slash.
+
+    Raises ValueError, with a message to show, for anything but http(s)://host[:port][/path].
+    """
+    scheme, host, port, path = _server_parts(url)
+    shown_host = f"[{host}]" if ":" in host else host
+    shown_port = "" if port == DEFAULT_PORTS[scheme] else f":{port}"
+    return f"{scheme}://{shown_host}{shown_port}{path}"
+
+
+def _server_parts(url: str) -> tuple[str, str, int, str]:
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL as error:
+        raise ValueError(f"{url!r} is not a valid URL: {error}; give one like {DEFAULT_URL}.") from None
+    port = DEFAULT_PORTS.get(parsed.scheme, 0) if parsed.port is None else parsed.port
+    if (
+        parsed.scheme not in DEFAULT_PORTS
+        or not parsed.host
+        or not 0 < port < 65536
+        or parsed.userinfo
+        or parsed.query
+        or parsed.fragment
+    ):
+        raise ValueError(f"{url!r} is not a server URL; give http(s)://host[:port], like {DEFAULT_URL}.")
+    return parsed.scheme, parsed.host, port, parsed.raw_path.decode("ascii").rstrip("/")
+
+
+def _server_identity(url: str) -> tuple[str, str, int, str]:
+    scheme, host, port, path = _server_parts(url)
+    return scheme, "localhost" if host in LOOPBACK_HOSTS else host, port, path
 
 
 def config_dir() -> Path:

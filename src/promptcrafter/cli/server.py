@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import os
-from typing import Annotated
+import errno
+import functools
+import logging
+import socket
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 
 from promptcrafter.config import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ENV_PREFIX = "PROMPTCRAFTER_"
 
@@ -28,20 +36,23 @@ DbOption = Annotated[
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     db: DbOption = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request to standard output.")] = True,
 ) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
-    if db is not None:
-        # Worker processes build their settings from the environment, so pass it on there.
-        os.environ[f"{ENV_PREFIX}DATABASE_URL"] = db
-    _migrate(Settings())
-    uvicorn.run(
-        "promptcrafter.server:create_app",
+    from promptcrafter.server.protocol import GuardedHttpToolsProtocol
+
+    settings = _settings(db)
+    # Before the database is touched: a busy port then leaves no new database file behind.
+    listener = _listen(host, port)
+    _migrate(settings)
+    config = uvicorn.Config(
+        _AppFactory(settings),
         factory=True,
         host=host,
         port=port,
@@ -52,15 +63,83 @@ def serve(
         timeout_keep_alive=30,
         # Nothing here reads the client's address; parsing forwarding headers costs ~5 %.
         proxy_headers=False,
-        http="promptcrafter.server.protocol:GuardedHttpToolsProtocol",
+        # A partial, not a class made here: under several workers the config is pickled.
+        http=functools.partial(GuardedHttpToolsProtocol, header_timeout=settings.header_timeout),  # type: ignore[arg-type]
     )
+    # uvicorn announces the address only when it binds the socket itself.
+    logging.getLogger("uvicorn.error").info("PromptCrafter running on %s (press Ctrl+C to quit)", _address(listener))
+    try:
+        if workers == 1:
+            uvicorn.Server(config).run(sockets=[listener])
+        else:
+            Multiprocess(config, sockets=[listener]).run()
+    except KeyboardInterrupt:
+        # The server has shut down cleanly already; Ctrl+C needs no traceback.
+        pass
+
+
+@dataclass(frozen=True)
+class _AppFactory:
+    """Builds the app from these settings; each worker process receives it pickled, settings included.
+
+    Unpickling it imports no server code: a worker answers the supervisor's health checks (due within
+    5 s) only once unpickled, and importing the server takes over a second, more when many workers
+    start at once on a busy machine.
+    """
+
+    settings: Settings
+
+    def __call__(self) -> FastAPI:
+        from promptcrafter.server import create_app
+
+        return create_app(self.settings)
 
 
 def migrate(db: DbOption = None) -> None:
     """Bring the database to the current schema, e.g. before starting several servers."""
-    settings = Settings() if db is None else Settings(database_url=db)
-    _migrate(settings)
+    _migrate(_settings(db))
     typer.echo("Database is up to date.")
+
+
+def _settings(db: str | None) -> Settings:
+    """The environment's settings, with --db before PROMPTCRAFTER_DATABASE_URL; a bad value is a
+    usage error naming where it came from."""
+    try:
+        return Settings() if db is None else Settings(database_url=db)
+    except ValidationError as error:
+        problems = [
+            f"{_source(str(problem['loc'][0]), db)}: {problem['msg'].removeprefix('Value error, ')}"
+            for problem in error.errors(include_url=False)
+        ]
+        raise typer.BadParameter("; ".join(problems)) from None
+
+
+def _source(setting: str, db: str | None) -> str:
+    return "--db" if setting == "database_url" and db is not None else f"{ENV_PREFIX}{setting.upper()}"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, as uvicorn binds it; a port in use ends the command with code 1.
+
+    Bound here rather than by uvicorn's `Config.bind_socket`, which logs the bare OS error and exits with 3.
+    """
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        if error.errno == errno.EADDRINUSE:
+            typer.echo(f"Port {port} on {host} is in use; choose another with --port.", err=True)
+        else:
+            typer.echo(f"Cannot listen on port {port} of {host}: {error.strerror}; check --host and --port.", err=True)
+        raise typer.Exit(1) from None
+    return listener
+
+
+def _address(listener: socket.socket) -> str:
+    host, port = listener.getsockname()[:2]
+    return f"http://[{host}]:{port}" if listener.family == socket.AF_INET6 else f"http://{host}:{port}"
 
 
 def _migrate(settings: Settings) -> None:
@@ -68,7 +147,7 @@ def _migrate(settings: Settings) -> None:
     from promptcrafter.storage.migrate import upgrade
 
     try:
-        database = Database(settings.database_url)
+        database = Database.from_settings(settings)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--db") from None
     try:

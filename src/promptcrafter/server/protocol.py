@@ -7,14 +7,12 @@ time (slowloris), or make the server buffer megabytes of headers.
 from __future__ import annotations
 
 import asyncio
-from functools import cache
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from promptcrafter import messages
-from promptcrafter.config import Settings
 
 MAX_HEAD_BYTES = 32 * 1024
 _LINGER_SECONDS = 2.0
@@ -22,17 +20,13 @@ _END_OF_HEAD = b"\r\n\r\n"
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
 
-@cache
-def _header_timeout() -> float:
-    return Settings().header_timeout
-
-
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """Refuses a request head larger than MAX_HEAD_BYTES (431) or slower than the header
-    timeout (408), then closes the connection."""
+    timeout (408), then closes the connection. `serve` passes the timeout from its settings."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, header_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._header_timeout = header_timeout
         self._reading_head = True
         self._head_bytes = 0
         self._tail = b""
@@ -81,7 +75,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _arm_head_deadline(self) -> None:
         if self._head_deadline is None:
-            self._head_deadline = self.loop.call_later(_header_timeout(), self._head_too_slow)
+            self._head_deadline = self.loop.call_later(self._header_timeout, self._head_too_slow)
 
     def _disarm_head_deadline(self) -> None:
         if self._head_deadline is not None:

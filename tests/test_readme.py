@@ -1,0 +1,96 @@
+"""The README's shell examples run as written, twice in a row, against a real server.
+
+The README addresses the server as `localhost:8000` and `127.0.0.1:8000`; the test's server
+listens on a free port of 127.0.0.1, so `address` replaces both in the text before it runs.
+Nothing else in the examples is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpers import LiveServer, start_server, stop_server
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+README_ADDRESSES = ("localhost:8000", "127.0.0.1:8000")
+# The README's account.
+PASSWORD = "a long passphrase"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(f"sqlite:///{tmp_path_factory.mktemp('readme') / 'readme.db'}")
+    yield live
+    stop_server(live)
+
+
+def shell_example(heading: str) -> str:
+    """The first ```bash block after the README's `## heading`."""
+    section = README.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1]
+    found = re.search(r"^```bash\n(.*?)^```", section, re.DOTALL | re.MULTILINE)
+    assert found, f"no bash block under {heading!r}"
+    return found.group(1)
+
+
+def for_server(example: str, server: LiveServer) -> str:
+    address = server.url.removeprefix("http://")
+    for readme_address in README_ADDRESSES:
+        example = example.replace(readme_address, address)
+    return example
+
+
+def run_bash(script: str, tmp_path: Path) -> str:
+    """The script's output; it must succeed, every step of it (`set -e`, `pipefail`)."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("PROMPTCRAFTER_")
+    }
+    environment.update(
+        # The commands installed beside this Python, as after `source .venv/bin/activate`.
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        PROMPTCRAFTER_CONFIG_DIR=str(tmp_path / "config"),
+        # Stands in for the password that `login` asks for on a terminal.
+        PROMPTCRAFTER_PASSWORD=PASSWORD,
+    )
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_curl_session_runs_twice_in_a_row(server: LiveServer, tmp_path: Path) -> None:
+    example = for_server(shell_example("A first session with curl"), server)
+    for _ in range(2):
+        answers: list[Any] = [json.loads(line) for line in run_bash(example, tmp_path).splitlines()]
+        log, logs, found = answers
+        assert (log["output"], log["modelUsed"], log["score"]) == ("Bonjour le monde", "GPT-4o", 8)
+        assert logs == [log]
+        assert log["promptId"] in [prompt["_id"] for prompt in found]
+        assert {prompt["title"] for prompt in found} == {"Translate to French"}
+
+
+def test_command_line_example_runs_after_the_curl_session(server: LiveServer, tmp_path: Path) -> None:
+    run_bash(for_server(shell_example("A first session with curl"), server), tmp_path)
+    example = for_server(shell_example("Command line"), server)
+    for _ in range(2):
+        output = run_bash(example, tmp_path)
+        assert output.startswith(f"Logged in to {server.url} as ada@example.com.\n")
+        # Tables for people around the one JSON line: `logs list --json`.
+        prompts_table, logs_json, search_table = re.split(r"^(\[.*\])$", output, flags=re.MULTILINE)
+        [log] = json.loads(logs_json)
+        assert (log["output"], log["modelUsed"], log["score"]) == ("Bonjour le monde\n", "GPT-4o", 8)
+        assert log["promptId"] in prompts_table
+        assert log["promptId"] in search_table
