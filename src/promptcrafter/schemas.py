@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,9 +18,12 @@ from pydantic import (
     model_validator,
 )
 
+from promptcrafter import messages
+
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 MAX_TAGS = 20
+EMAIL_MAX = 254
 
 
 def is_valid_id(value: str) -> bool:
@@ -44,7 +48,7 @@ def _not_blank(value: str) -> str:
 def _email(value: str) -> str:
     local, at, domain = value.partition("@")
     if (
-        len(value) > 254
+        len(value) > EMAIL_MAX
         or not at
         or not local
         or "@" in domain
@@ -85,6 +89,44 @@ Score = Annotated[
     WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 10}, {"type": "null"}]}),
 ]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
+# The server renders timestamps as `2026-11-26T05:43:40.123Z`: an RFC 3339 date-time.
+Timestamp = Annotated[str, Field(description="Set by the server, in UTC.", json_schema_extra={"format": "date-time"})]
+
+# Examples for the OpenAPI document, shaped like what the server stores and returns.
+_USER_ID = "user_01M8KJPQQRM2WE8Z38HK37592G"
+_PROMPT_ID = "prompt_01M8KJT9G029GMMM8WXDWBP2XJ"
+_LOG_ID = "log_01M8KK11GQ57PJF8HE9SSBGTZ0"
+_TOKEN = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+    ".eyJzdWIiOiJ1c2VyXzAxTThLSlBRUVJNMldFOFozOEhLMzc1OTJHIiwiaWF0IjoxNzk1OTUzNDgzLCJleHAiOjE3OTYwMzk4ODN9"
+    ".XyECEejWL99PMUrFdeenotXYcw3ru5Yum4j42-n9O6E"
+)
+_NAME, _EMAIL, _PASSWORD = "Ada Lovelace", "ada@example.com", "correct horse battery"
+_PROMPT: dict[str, Any] = {
+    "title": "Summarise a support ticket",
+    "content": "Summarise this support ticket in two sentences for the on-call engineer:\n\n{{ticket}}",
+    "model": "gpt-4o",
+    "tags": ["support", "summary"],
+}
+_LOG: dict[str, Any] = {
+    "promptId": _PROMPT_ID,
+    "output": "The customer cannot sign in since the 2.4 update, and a password reset did not help. "
+    "They need access before Monday's audit.",
+    "modelUsed": "gpt-4o",
+    "notes": "Accurate, but it left out the ticket number.",
+    "score": 8,
+}
+_TOO_SHORT: dict[str, Any] = {"field": "title", "message": "String should have at least 3 characters"}
+
+
+def _with_examples(edit: Callable[[dict[str, Any]], None], *examples: Any) -> Callable[[dict[str, Any]], None]:
+    """`json_schema_extra` that edits the generated schema, then adds `examples`."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        edit(schema)
+        schema["examples"] = list(examples)
+
+    return extra
 
 
 class RequestBody(BaseModel):
@@ -92,17 +134,45 @@ class RequestBody(BaseModel):
 
 
 class SignupRequest(RequestBody):
-    name: Name
-    email: Annotated[str, AfterValidator(_email)]
-    password: Annotated[str, AfterValidator(_not_blank)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": _NAME, "email": _EMAIL, "password": _PASSWORD}]})
+
+    name: Annotated[Name, Field(description="1–100 characters, not only whitespace.")]
+    email: Annotated[
+        str,
+        AfterValidator(_email),
+        Field(
+            description=(
+                f"One `@` with something before it, a domain containing a dot, no whitespace, at most {EMAIL_MAX} "
+                "characters. Unique regardless of case; stored as sent."
+            ),
+            # The same rule as `_email`, for readers and generated clients.
+            json_schema_extra={"maxLength": EMAIL_MAX, "pattern": r"^[^@\s]+@[^@\s]*\.[^@\s]*$"},
+        ),
+    ]
+    password: Annotated[
+        str,
+        AfterValidator(_not_blank),
+        Field(
+            description=(
+                f"{PASSWORD_MIN}–{PASSWORD_MAX} characters (Unicode code points), not only whitespace, never "
+                f'trimmed. Any other length is refused with 400 "{messages.PASSWORD_WEAK}"'
+            ),
+            # Not a pydantic constraint: a wrong length has its own message, checked after the other fields.
+            json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX},
+        ),
+    ]
 
 
 class LoginRequest(RequestBody):
-    email: Annotated[str, AfterValidator(_not_blank)]
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": _EMAIL, "password": _PASSWORD}]})
+
+    email: Annotated[str, AfterValidator(_not_blank), Field(description="As signed up with, in any case.")]
     password: Annotated[str, AfterValidator(_not_blank)]
 
 
 class PromptCreate(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PROMPT]})
+
     title: Title
     content: Content
     model: ModelName
@@ -133,7 +203,9 @@ def _model_alias(schema: dict[str, Any]) -> None:
 class PromptUpdate(RequestBody):
     """Any non-empty subset of a prompt's editable fields; `null` is never a value."""
 
-    model_config = ConfigDict(json_schema_extra=_no_nulls_at_least_one)
+    model_config = ConfigDict(
+        json_schema_extra=_with_examples(_no_nulls_at_least_one, {"tags": ["support", "summary", "on-call"]})
+    )
 
     title: Title | None = None
     content: Content | None = None
@@ -157,7 +229,7 @@ class PromptUpdate(RequestBody):
 
 
 class LogCreate(RequestBody):
-    model_config = ConfigDict(json_schema_extra=_model_alias)
+    model_config = ConfigDict(json_schema_extra=_with_examples(_model_alias, _LOG))
 
     prompt_id: Identifier = Field(alias="promptId")
     output: Output
@@ -182,36 +254,66 @@ class LogCreate(RequestBody):
 
 
 class ErrorDetail(BaseModel):
-    field: str
+    model_config = ConfigDict(json_schema_extra={"examples": [_TOO_SHORT]})
+
+    field: str = Field(description="The field at fault (`tags.3` for an item of a list), or `body` for the whole body.")
     message: str
 
 
 class ErrorResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"error": messages.FIELDS_INVALID, "details": [_TOO_SHORT]}]}
+    )
+
     error: str
     details: list[ErrorDetail] | None = None
     moreDetails: int | None = Field(None, description="How many problems past the first 20 were not listed.")  # noqa: N815
 
 
 class SignupResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"message": "User account created successfully.", "token": _TOKEN}]}
+    )
+
     message: str
     token: str
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"token": _TOKEN}]})
+
     token: str
 
 
 class UserRead(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [{"_id": _USER_ID, "name": _NAME, "email": _EMAIL, "createdAt": "2026-11-29T11:58:03.512Z"}]
+        },
+    )
 
     id: str = Field(alias="_id")
     name: str
     email: str
-    createdAt: str
+    createdAt: Timestamp
 
 
 class PromptRead(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "_id": _PROMPT_ID,
+                    "ownerId": _USER_ID,
+                    **_PROMPT,
+                    "createdAt": "2026-11-29T12:00:00.000Z",
+                    "updatedAt": "2026-11-29T12:00:00.000Z",
+                }
+            ]
+        },
+    )
 
     id: str = Field(alias="_id")
     ownerId: str
@@ -219,12 +321,15 @@ class PromptRead(BaseModel):
     content: str
     model: str
     tags: list[str]
-    createdAt: str
-    updatedAt: str
+    createdAt: Timestamp
+    updatedAt: Timestamp
 
 
 class LogRead(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={"examples": [{"_id": _LOG_ID, **_LOG, "createdAt": "2026-11-29T12:03:41.207Z"}]},
+    )
 
     id: str = Field(alias="_id")
     promptId: str
@@ -232,8 +337,10 @@ class LogRead(BaseModel):
     notes: str | None
     modelUsed: str
     score: float | None
-    createdAt: str
+    createdAt: Timestamp
 
 
 class HealthResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str

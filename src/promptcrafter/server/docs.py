@@ -27,12 +27,19 @@ PAGE = f"""<!doctype html>
 """
 
 # A separate file rather than an inline script, so the page's CSP can forbid inline code.
-INIT = """window.ui = SwaggerUIBundle({
-  url: "/openapi.json",
-  dom_id: "#swagger-ui",
-  presets: [SwaggerUIBundle.presets.apis],
-  layout: "BaseLayout",
-});
+# The installed Swagger UI (4.x) refuses any document not labelled OpenAPI 3.0, and the server's
+# is 3.1; what 3.1 adds is either shown (`null` among the types) or ignored (schemas' `examples`:
+# the document repeats each beside its schema, where 4.x looks).
+INIT = """fetch("/openapi.json")
+  .then((response) => response.json())
+  .then((spec) => {
+    window.ui = SwaggerUIBundle({
+      spec: { ...spec, openapi: "3.0.3" },
+      dom_id: "#swagger-ui",
+      presets: [SwaggerUIBundle.presets.apis],
+      layout: "BaseLayout",
+    });
+  });
 """
 
 router = APIRouter(include_in_schema=False, route_class=DirectRoute)

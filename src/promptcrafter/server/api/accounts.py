@@ -27,7 +27,9 @@ router = APIRouter(prefix="/auth", tags=["accounts"], route_class=DirectRoute)
     "/signup",
     status_code=201,
     response_model=SignupResponse,
-    responses=errors(400, 409, 413, 415),
+    responses=errors(
+        413, 415, saying={400: (messages.FIELDS_INVALID, messages.PASSWORD_WEAK), 409: messages.EMAIL_TAKEN}
+    ),
     openapi_extra={**body(SignupRequest), **PUBLIC},
 )
 async def sign_up(caller: Anyone, raw: Body) -> Response:
@@ -43,7 +45,11 @@ async def sign_up(caller: Anyone, raw: Body) -> Response:
 @router.post(
     "/login",
     response_model=TokenResponse,
-    responses=errors(400, 401, 413, 415, 429),
+    responses=errors(
+        413,
+        415,
+        saying={400: messages.FIELDS_INVALID, 401: messages.LOGIN_FAILED, 429: messages.LOGIN_THROTTLED},
+    ),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )
 async def log_in(caller: Anyone, raw: Body) -> Response:

@@ -17,7 +17,10 @@ router = APIRouter(tags=["health"], route_class=DirectRoute)
 
 
 @router.get(
-    "/health", response_model=HealthResponse, responses=errors(400, 503), openapi_extra=PUBLIC
+    "/health",
+    response_model=HealthResponse,
+    responses=errors(400, saying={503: messages.DATABASE_UNAVAILABLE}),
+    openapi_extra=PUBLIC,
 )
 async def health(caller: Anyone) -> Response:
     """Whether the server and its database answer."""

@@ -25,7 +25,9 @@ Lister = Annotated[Caller, authenticated("promptId")]
     "",
     status_code=201,
     response_model=LogRead,
-    responses=errors(400, 401, 404, 413, 415),
+    responses=errors(
+        401, 413, 415, saying={400: messages.FIELDS_INVALID, 404: messages.LOG_PROMPT_INACCESSIBLE}
+    ),
     openapi_extra=body(LogCreate),
 )
 async def create_log(caller: Authenticated, raw: Body) -> Response:
@@ -38,7 +40,14 @@ async def create_log(caller: Authenticated, raw: Body) -> Response:
 @router.get(
     "",
     response_model=list[LogRead],
-    responses=errors(400, 401, 403, 404),
+    responses=errors(
+        401,
+        saying={
+            400: messages.LOGS_PROMPT_ID_INVALID,
+            403: messages.LOGS_PROMPT_FORBIDDEN,
+            404: messages.LOGS_PROMPT_NOT_FOUND,
+        },
+    ),
     openapi_extra=query("promptId", "Only this prompt's logs.", required=False),
 )
 async def list_logs(caller: Lister) -> Response:
@@ -50,7 +59,13 @@ async def list_logs(caller: Lister) -> Response:
     return await json_array(caller.pages(logs.page_for_prompt, prompt_id=prompt_id), shapes.log)
 
 
-@router.delete("/{log_id:path}", status_code=204, responses=errors(400, 401, 403, 404))
+@router.delete(
+    "/{log_id:path}",
+    status_code=204,
+    responses=errors(
+        401, saying={400: messages.LOG_BAD_ID, 403: messages.LOG_FORBIDDEN, 404: messages.LOG_NOT_FOUND}
+    ),
+)
 async def delete_log(log_id: str, caller: Authenticated) -> Response:
     """Delete one of the caller's logs."""
     rules.check_id(log_id)

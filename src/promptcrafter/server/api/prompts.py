@@ -25,7 +25,7 @@ ONE = "/{prompt_id:path}"
     "",
     status_code=201,
     response_model=PromptRead,
-    responses=errors(400, 401, 413, 415),
+    responses=errors(401, 413, 415, saying={400: messages.FIELDS_INVALID}),
     openapi_extra=body(PromptCreate),
 )
 async def create_prompt(caller: Authenticated, raw: Body) -> Response:
@@ -41,7 +41,18 @@ async def list_prompts(caller: Authenticated) -> Response:
     return await json_array(caller.pages(prompts.page_for_owner, owner_id=caller.user_id), shapes.prompt)
 
 
-@router.get(ONE, response_model=PromptRead, responses=errors(400, 401, 403, 404))
+@router.get(
+    ONE,
+    response_model=PromptRead,
+    responses=errors(
+        401,
+        saying={
+            400: messages.PROMPT_READ_BAD_ID,
+            403: messages.PROMPT_READ_FORBIDDEN,
+            404: messages.PROMPT_NOT_FOUND,
+        },
+    ),
+)
 async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """One of the caller's prompts."""
     rules.check_id(prompt_id, rules.READING)
@@ -52,7 +63,16 @@ async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
 @router.patch(
     ONE,
     response_model=PromptRead,
-    responses=errors(400, 401, 403, 404, 413, 415),
+    responses=errors(
+        401,
+        413,
+        415,
+        saying={
+            400: (messages.PROMPT_BAD_ID, messages.PROMPT_UPDATE_INVALID),
+            403: messages.PROMPT_FORBIDDEN,
+            404: messages.PROMPT_NOT_FOUND,
+        },
+    ),
     openapi_extra=body(PromptUpdate),
 )
 async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Response:
@@ -69,7 +89,14 @@ async def update_prompt(prompt_id: str, caller: Authenticated, raw: Body) -> Res
     return JSONResponse(shapes.prompt(prompt))
 
 
-@router.delete(ONE, status_code=204, responses=errors(400, 401, 403, 404))
+@router.delete(
+    ONE,
+    status_code=204,
+    responses=errors(
+        401,
+        saying={400: messages.PROMPT_BAD_ID, 403: messages.PROMPT_FORBIDDEN, 404: messages.PROMPT_NOT_FOUND},
+    ),
+)
 async def delete_prompt(prompt_id: str, caller: Authenticated) -> Response:
     """Delete a prompt and its logs."""
     rules.check_id(prompt_id, rules.CHANGING)

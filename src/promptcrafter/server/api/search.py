@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from starlette.responses import Response
 
+from promptcrafter import messages
 from promptcrafter.domain.search import terms_of
 from promptcrafter.schemas import PromptRead
 from promptcrafter.server import shapes
@@ -23,7 +24,12 @@ Searcher = Annotated[Caller, authenticated("q")]
 @router.get(
     "/search",
     response_model=list[PromptRead],
-    responses=errors(400, 401),
+    responses=errors(
+        401,
+        saying={
+            400: (messages.SEARCH_QUERY_INVALID, messages.SEARCH_QUERY_TOO_LONG, messages.SEARCH_TOO_MANY_TERMS)
+        },
+    ),
     openapi_extra=query(
         "q",
         "Whitespace-separated terms; all must occur. At most 1000 characters and 32 terms.",
