@@ -656,3 +656,45 @@ def test_a_bad_setting_in_the_environment_is_a_usage_error_naming_it(tmp_path: P
     assert result.exit_code == 2
     assert "PROMPTCRAFTER_SECRET_KEY: must be at least 32 characters long" in " ".join(result.output.split())
     assert not (tmp_path / "x.db").exists()
+
+
+def test_prompt_versions_diff_label_render_and_restore(email: str) -> None:
+    prompt = run_json("prompts", "add", "--title", "Greeting", "--model", "gpt-4o", "--content", "Hello {{name}}.")
+    run_json("prompts", "edit", prompt["_id"], "--content", "Hi {{name}}, from {{team}}.")
+    versions = run("prompts", "versions", prompt["_id"])
+    assert versions.exit_code == 0, versions.output
+    assert "Hello {{name}}." in versions.stdout and "Hi {{name}}, from" in versions.stdout
+    assert [v["version"] for v in run_json("prompts", "versions", prompt["_id"])] == [2, 1]
+
+    diff = run("prompts", "diff", prompt["_id"], "1", "2")
+    assert diff.exit_code == 0, diff.output
+    assert "-Hello {{name}}." in diff.stdout and "+Hi {{name}}, from {{team}}." in diff.stdout
+
+    label = run("prompts", "label", prompt["_id"], "production", "1")
+    assert label.stdout.strip() == "Label production now names version 1."
+    shown = run_json("prompts", "show", prompt["_id"], "--label", "production")
+    assert (shown["version"], shown["content"]) == (1, "Hello {{name}}.")
+
+    rendered = run("prompts", "render", prompt["_id"], "--var", "name=Ada", "--var", "team=a=b")
+    assert rendered.stdout == "Hi Ada, from a=b.\n"
+    missing = run("prompts", "render", prompt["_id"], "--var", "name=Ada")
+    assert missing.exit_code == 1
+    assert "variables.team" in missing.stderr
+    assert run("prompts", "render", prompt["_id"], "--var", "oops").exit_code == 2
+
+    assert run_json("prompts", "restore", prompt["_id"], "1")["version"] == 3
+    removed = run("prompts", "label", prompt["_id"], "production", "--remove")
+    assert removed.stdout.strip() == "Removed label production."
+    assert run("prompts", "label", prompt["_id"], "production").exit_code == 2
+
+
+def test_logs_add_records_version_input_and_usage(prompt_id: str) -> None:
+    log = run_json(
+        "logs", "add", "--prompt", prompt_id, "--model", "gpt-4o", "--version", "1",
+        "--input", "topic=tea", "--input", "tone=warm", "--latency-ms", "812.5",
+        "--input-tokens", "12", "--output-tokens", "30", "--cost-usd", "0.0004",
+        input="Five subject lines about tea.",
+    )
+    assert log["promptVersion"] == 1
+    assert log["input"] == {"topic": "tea", "tone": "warm"}
+    assert (log["latencyMs"], log["inputTokens"], log["outputTokens"], log["costUsd"]) == (812.5, 12, 30, 0.0004)

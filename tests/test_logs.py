@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from helpers import SEED_STAMP, User, store_logs, stored_log
 
 INVALID = "Required fields are missing or invalid."
+# What logs gained with prompt versions (EVALUATION.md §4); null when not given.
+NEW_FIELDS = {"promptVersion", "input", "latencyMs", "inputTokens", "outputTokens", "costUsd"}
 OUTPUT = "The business report finds that revenue increased 12% last quarter."
 
 
@@ -32,7 +34,7 @@ def make_log(client: TestClient, user: User, prompt_id: str, **fields: Any) -> d
 
 def test_create_returns_the_stored_log(client: TestClient, user: User, prompt_id: str) -> None:
     log = make_log(client, user, prompt_id, notes="Clear and actionable.", score=9)
-    assert set(log) == {"_id", "promptId", "output", "notes", "modelUsed", "score", "createdAt"}
+    assert set(log) == {"_id", "promptId", "output", "notes", "modelUsed", "score", "createdAt", *NEW_FIELDS}
     assert log["_id"].startswith("log_")
     assert (log["promptId"], log["output"], log["notes"], log["modelUsed"], log["score"]) == (
         prompt_id,
@@ -286,3 +288,73 @@ def test_lists_of_about_one_page_are_whole(
     store_logs(settings.database_url, rows)
     response = client.get(f"/logs?promptId={prompt_id}", headers=user.headers)
     assert [log["_id"] for log in response.json()] == [row["id"] for row in rows]
+
+
+# Version, input and usage (EVALUATION.md §4)
+
+def test_a_log_shows_every_new_field_null_when_not_given(client: TestClient, user: User, prompt_id: str) -> None:
+    log = make_log(client, user, prompt_id)
+    assert NEW_FIELDS <= set(log)
+    assert log["promptVersion"] == 1
+    unset = NEW_FIELDS - {"promptVersion"}
+    assert {field: log[field] for field in unset} == dict.fromkeys(unset)
+
+
+def test_a_log_comes_from_the_current_version_unless_it_says(client: TestClient, user: User, prompt_id: str) -> None:
+    client.patch(f"/prompts/{prompt_id}", json={"model": "gpt-4o-mini"}, headers=user.headers)
+    assert make_log(client, user, prompt_id)["promptVersion"] == 2
+    assert make_log(client, user, prompt_id, promptVersion=1)["promptVersion"] == 1
+    response = client.post(
+        "/logs", json={"promptId": prompt_id, "output": "o", "modelUsed": "m", "promptVersion": 3}, headers=user.headers
+    )
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"field": "promptVersion", "message": "The prompt has no version with the specified number."}
+    ]
+
+
+def test_input_and_usage_are_stored_as_sent(client: TestClient, user: User, prompt_id: str) -> None:
+    fields = {"input": {"ticket": "VPN down", "audience": "Ops"}, "latencyMs": 812.5, "inputTokens": 120,
+              "outputTokens": 0, "costUsd": 0.0004}
+    log = make_log(client, user, prompt_id, **fields)
+    assert {key: log[key] for key in fields} == fields
+    listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
+    assert listed == [log]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"promptVersion": 0},
+        {"promptVersion": 1.0},
+        {"promptVersion": "1"},
+        {"input": {"a": 1}},
+        {"input": ["a"]},
+        {"input": {"a": "x" * 100_000}},
+        {"latencyMs": -1},
+        {"latencyMs": True},
+        {"inputTokens": 1.5},
+        {"outputTokens": -3},
+        {"inputTokens": 10**16},
+        {"costUsd": "0.1"},
+        {"costUsd": -0.01},
+    ],
+)
+def test_bad_new_fields_are_rejected_and_nothing_is_stored(
+    client: TestClient, user: User, prompt_id: str, fields: dict[str, Any]
+) -> None:
+    body = {"promptId": prompt_id, "output": "o", "modelUsed": "m", **fields}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 400, fields
+    assert response.json()["error"] == INVALID
+    assert response.json()["details"][0]["field"].split(".")[0] == next(iter(fields))
+    assert client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json() == []
+
+
+def test_logs_of_versions_survive_edits_of_the_prompt(client: TestClient, user: User, prompt_id: str) -> None:
+    first = make_log(client, user, prompt_id)
+    client.patch(f"/prompts/{prompt_id}", json={"content": "Something else entirely."}, headers=user.headers)
+    second = make_log(client, user, prompt_id)
+    assert (first["promptVersion"], second["promptVersion"]) == (1, 2)
+    version_1 = client.get(f"/prompts/{prompt_id}/versions/1", headers=user.headers).json()
+    assert version_1["content"] == "Summarize this business report."

@@ -7,7 +7,7 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from promptcrafter.cli import app
@@ -94,3 +94,65 @@ def test_serve_help_documents_the_environment() -> None:
     assert result.exit_code == 0
     for variable in ("PROMPTCRAFTER_DATABASE_URL", "PROMPTCRAFTER_SECRET_KEY", "PROMPTCRAFTER_TOKEN_TTL"):
         assert variable in result.output
+
+
+def test_upgrading_a_database_of_the_first_release_keeps_its_data_as_version_1(database_url: str) -> None:
+    """Prompts and logs stored before versions existed become version 1, and a downgrade
+    gives the first release's data back unchanged."""
+    database = Database(database_url)
+    try:
+        downgrade(database, "base")
+        upgrade(database, "0001")
+        with database.engine.begin() as connection:
+            for statement in FIRST_RELEASE_ROWS:
+                connection.execute(text(statement))
+        before = first_release_rows(database)
+
+        upgrade(database)
+        with database.engine.connect() as connection:
+            assert connection.execute(text("SELECT id, version FROM prompts ORDER BY id")).all() == [
+                ("prompt_a", 1),
+                ("prompt_b", 1),
+            ]
+            versions = connection.execute(
+                text("SELECT prompt_id, version, title, content, model, tags, created_at FROM prompt_versions")
+            ).all()
+            assert sorted(versions) == [
+                ("prompt_a", 1, "A", "Say {{x}}", "m", '["t"]', 2_000),
+                ("prompt_b", 1, "B", "b", "m", "[]", 1_500),
+            ]
+            assert connection.execute(text("SELECT id, prompt_version, input FROM logs ORDER BY id")).all() == [
+                ("log_1", 1, None),
+                ("log_2", 1, None),
+            ]
+
+        downgrade(database, "0001")
+        assert first_release_rows(database) == before
+    finally:
+        upgrade(database)
+        with database.engine.begin() as connection:
+            connection.execute(text("DELETE FROM users"))
+        database.close()
+
+
+FIRST_RELEASE_ROWS = [
+    "INSERT INTO users (id, name, email, email_key, password_hash, created_at) "
+    "VALUES ('user_1', 'Ada', 'ada@example.com', 'ada@example.com', 'x', 1000)",
+    "INSERT INTO prompts (id, owner_id, title, content, model, tags, title_folded, tags_folded, search_folded,"
+    " created_at, updated_at) VALUES ('prompt_a', 'user_1', 'A', 'Say {{x}}', 'm', '[\"t\"]', 'a', 't',"
+    " 'a\nt\nsay {{x}}', 1000, 2000)",
+    "INSERT INTO prompts (id, owner_id, title, content, model, tags, title_folded, tags_folded, search_folded,"
+    " created_at, updated_at) VALUES ('prompt_b', 'user_1', 'B', 'b', 'm', '[]', 'b', '', 'b\n\nb', 1500, 1500)",
+    "INSERT INTO logs (id, prompt_id, owner_id, output, notes, model_used, score, score_is_integer, created_at)"
+    " VALUES ('log_1', 'prompt_a', 'user_1', 'out', NULL, 'm', 7, TRUE, 3000)",
+    "INSERT INTO logs (id, prompt_id, owner_id, output, notes, model_used, score, score_is_integer, created_at)"
+    " VALUES ('log_2', 'prompt_b', 'user_1', 'out', 'n', 'm', NULL, FALSE, 3001)",
+]
+
+
+def first_release_rows(database: Database) -> dict[str, list[Any]]:
+    with database.engine.connect() as connection:
+        return {
+            table: connection.execute(text(f"SELECT * FROM {table} ORDER BY id")).all()
+            for table in ("users", "prompts", "logs")
+        }

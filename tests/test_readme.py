@@ -94,3 +94,23 @@ def test_command_line_example_runs_after_the_curl_session(server: LiveServer, tm
         assert (log["output"], log["modelUsed"], log["score"]) == ("Bonjour le monde\n", "GPT-4o", 8)
         assert log["promptId"] in prompts_table
         assert log["promptId"] in search_table
+
+
+def test_versions_example_runs_after_the_curl_session_twice(server: LiveServer, tmp_path: Path) -> None:
+    session = shell_example("A first session with curl") + shell_example("Versions, labels and variables")
+    for _ in range(2):
+        answers = [json.loads(line) for line in run_bash(for_server(session, server), tmp_path).splitlines()]
+        label, production, rendered, versions, diff = answers[3:]
+        assert (label["label"], label["version"]) == ("production", 1)
+        assert (production["version"], production["content"]) == (1, "Translate the text below into French.")
+        assert rendered == {"text": "Translate the text below into German.", "version": 2}
+        assert [version["version"] for version in versions] == [2, 1]
+        assert versions[1]["labels"] == ["production"]
+        assert list(diff["changes"]) == ["content"]
+
+
+def test_command_line_example_works_with_versions(server: LiveServer, tmp_path: Path) -> None:
+    run_bash(for_server(shell_example("A first session with curl"), server), tmp_path)
+    output = run_bash(for_server(shell_example("Command line"), server), tmp_path)
+    assert "Label production now names version 2.\nTranslate the text below into German.\n" in output
+    assert "-Translate the text below into French.\n+Translate the text below into {{language}}.\n" in output

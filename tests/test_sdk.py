@@ -272,6 +272,40 @@ def test_delete_log_removes_only_that_log(sdk: PromptCrafterClient, prompt: dict
 # Errors
 
 
+def test_versions_labels_and_rendering(sdk: PromptCrafterClient) -> None:
+    prompt = sdk.create_prompt("Greeting", "Say hello to {{name}}.", "gpt-4o")
+    assert (prompt["version"], prompt["variables"]) == (1, ["name"])
+    sdk.update_prompt(prompt["_id"], content="Say hi to {{ name }} from {{team}}.")
+    assert [version["version"] for version in sdk.list_versions(prompt["_id"])] == [2, 1]
+    assert sdk.get_version(prompt["_id"], 1)["content"] == "Say hello to {{name}}."
+    assert set(sdk.diff_versions(prompt["_id"], 1, 2)["changes"]) == {"content"}
+    label = sdk.set_label(prompt["_id"], "production", 1)
+    assert (label["label"], label["version"]) == ("production", 1)
+    assert sdk.get_prompt(prompt["_id"], label="production")["content"] == "Say hello to {{name}}."
+    assert sdk.get_prompt(prompt["_id"], version=2)["version"] == 2
+    assert sdk.render_prompt(prompt["_id"], {"name": "Ada"}, label="production") == {
+        "text": "Say hello to Ada.",
+        "version": 1,
+    }
+    with pytest.raises(BadRequestError) as missing:
+        sdk.render_prompt(prompt["_id"], {"name": "Ada"})
+    assert missing.value.details == [{"field": "variables.team", "message": "Missing value."}]
+    assert sdk.restore_version(prompt["_id"], 1)["version"] == 3
+    sdk.delete_label(prompt["_id"], "production")
+    with pytest.raises(NotFoundError):
+        sdk.get_prompt(prompt["_id"], label="production")
+
+
+def test_create_log_records_version_input_and_usage(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    log = sdk.create_log(
+        prompt["_id"], "Out.", "gpt-4o", prompt_version=1, input={"topic": "tea"},
+        latency_ms=420.5, input_tokens=12, output_tokens=3, cost_usd=0.0001,
+    )
+    sent = {"promptVersion": 1, "input": {"topic": "tea"}, "latencyMs": 420.5, "inputTokens": 12, "outputTokens": 3,
+            "costUsd": 0.0001}
+    assert {key: log[key] for key in sent} == sent
+
+
 def test_request_without_token_raises_authentication_error(server: LiveServer) -> None:
     with PromptCrafterClient(server.url) as client, pytest.raises(AuthenticationError) as raised:
         client.get_prompts()
@@ -485,6 +519,17 @@ async def test_async_client_runs_the_whole_flow(async_sdk: AsyncPromptCrafterCli
     await async_sdk.delete_log(first["_id"])
     await async_sdk.delete_prompt(prompt["_id"])
     assert await async_sdk.get_logs() == []
+    versioned = await async_sdk.create_prompt("Versioned", "Hi {{name}}.", "claude")
+    await async_sdk.update_prompt(versioned["_id"], model="gpt-4o")
+    assert [v["version"] for v in await async_sdk.list_versions(versioned["_id"])] == [2, 1]
+    assert (await async_sdk.get_version(versioned["_id"], 1))["model"] == "claude"
+    diff = await async_sdk.diff_versions(versioned["_id"], 1, 2)
+    assert diff["changes"]["model"] == {"from": "claude", "to": "gpt-4o"}
+    await async_sdk.set_label(versioned["_id"], "stable", 1)
+    assert (await async_sdk.get_prompt(versioned["_id"], label="stable"))["model"] == "claude"
+    assert (await async_sdk.render_prompt(versioned["_id"], {"name": "Bo"}))["text"] == "Hi Bo."
+    assert (await async_sdk.restore_version(versioned["_id"], 1))["version"] == 3
+    await async_sdk.delete_label(versioned["_id"], "stable")
     token = await async_sdk.login(me["email"], PASSWORD)
     async_sdk.set_token(token)
     assert (await async_sdk.me())["_id"] == me["_id"]

@@ -187,6 +187,13 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("GET", "/logs"),
         ("DELETE", "/logs/{log_id}"),
         ("GET", "/health"),
+        ("GET", "/prompts/{prompt_id}/versions"),
+        ("GET", "/prompts/{prompt_id}/versions/{version}"),
+        ("POST", "/prompts/{prompt_id}/versions/{version}/restore"),
+        ("GET", "/prompts/{prompt_id}/diff"),
+        ("PUT", "/prompts/{prompt_id}/labels/{label}"),
+        ("DELETE", "/prompts/{prompt_id}/labels/{label}"),
+        ("POST", "/prompts/{prompt_id}/render"),
     }
     create_log = document["paths"]["/logs"]["post"]
     assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "415", "500", "503"}

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from helpers import User
-from promptcrafter.schemas import LogRead, PromptRead, UserRead
+from promptcrafter.schemas import DiffRead, LabelRead, LogRead, PromptRead, RenderRead, UserRead, VersionRead
 from promptcrafter.server import shapes
 from promptcrafter.storage import Database, logs, prompts, users
 
@@ -75,3 +75,16 @@ def test_an_account_is_shown_as_documented(client: TestClient, user: User, datab
 def test_timestamps_are_utc_with_milliseconds() -> None:
     assert shapes.timestamp(0) == "1970-01-01T00:00:00.000Z"
     assert shapes.timestamp(1_700_000_000_007) == "2023-11-14T22:13:20.007Z"
+
+
+def test_versions_labels_diffs_and_renders_are_shown_as_documented(client: TestClient, user: User) -> None:
+    prompt = client.post("/prompts", json=PROMPTS[0], headers=user.headers).json()
+    path = f"/prompts/{prompt['_id']}"
+    client.patch(path, json={"tags": ["x"]}, headers=user.headers)
+    label = client.put(f"{path}/labels/production", json={"version": 1}, headers=user.headers).json()
+    assert_documented(label, LabelRead)
+    for version in client.get(f"{path}/versions", headers=user.headers).json():
+        assert_documented(version, VersionRead)
+    assert_documented(client.get(f"{path}/diff?from=1&to=2", headers=user.headers).json(), DiffRead)
+    rendered = client.post(f"{path}/render", json={"variables": {"report": "r"}}, headers=user.headers).json()
+    assert_documented(rendered, RenderRead)

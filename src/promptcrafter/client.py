@@ -52,7 +52,7 @@ class _Call(Generic[T]):
     path: str
     read: Callable[[httpx.Response], T]
     json: Json | None = None
-    params: dict[str, str] | None = None
+    params: dict[str, Any] | None = None
 
 
 class _BaseClient(Generic[HttpT]):
@@ -126,8 +126,8 @@ class _BaseClient(Generic[HttpT]):
             body["tags"] = tags
         return _Call("POST", "/prompts", _json, json=body)
 
-    def _get_prompt(self, prompt_id: str) -> _Call[Json]:
-        return _Call("GET", _path("prompts", prompt_id), _json)
+    def _get_prompt(self, prompt_id: str, version: int | None, label: str | None) -> _Call[Json]:
+        return _Call("GET", _path("prompts", prompt_id), _json, params=_given(version=version, label=label))
 
     def _get_prompts(self) -> _Call[list[Json]]:
         return _Call("GET", "/prompts", _json)
@@ -142,14 +142,57 @@ class _BaseClient(Generic[HttpT]):
         return _Call("GET", "/search", _json, params={"q": query})
 
     def _create_log(
-        self, prompt_id: str, output: str, model_used: str, notes: str | None, score: float | None
+        self,
+        prompt_id: str,
+        output: str,
+        model_used: str,
+        notes: str | None,
+        score: float | None,
+        prompt_version: int | None,
+        input: dict[str, str] | None,
+        latency_ms: float | None,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        cost_usd: float | None,
     ) -> _Call[Json]:
         body: Json = {"promptId": prompt_id, "output": output, "modelUsed": model_used}
-        if notes is not None:
-            body["notes"] = notes
-        if score is not None:
-            body["score"] = score
+        optional = {
+            "notes": notes,
+            "score": score,
+            "promptVersion": prompt_version,
+            "input": input,
+            "latencyMs": latency_ms,
+            "inputTokens": input_tokens,
+            "outputTokens": output_tokens,
+            "costUsd": cost_usd,
+        }
+        body.update({name: value for name, value in optional.items() if value is not None})
         return _Call("POST", "/logs", _json, json=body)
+
+    def _list_versions(self, prompt_id: str) -> _Call[list[Json]]:
+        return _Call("GET", _path("prompts", prompt_id) + "/versions", _json)
+
+    def _get_version(self, prompt_id: str, version: int) -> _Call[Json]:
+        return _Call("GET", _path("prompts", prompt_id) + f"/versions/{int(version)}", _json)
+
+    def _diff_versions(self, prompt_id: str, from_version: int, to_version: int) -> _Call[Json]:
+        params = {"from": from_version, "to": to_version}
+        return _Call("GET", _path("prompts", prompt_id) + "/diff", _json, params=params)
+
+    def _restore_version(self, prompt_id: str, version: int) -> _Call[Json]:
+        return _Call("POST", _path("prompts", prompt_id) + f"/versions/{int(version)}/restore", _json)
+
+    def _set_label(self, prompt_id: str, label: str, version: int) -> _Call[Json]:
+        return _Call("PUT", _path("prompts", prompt_id) + _path("labels", label), _json, json={"version": version})
+
+    def _delete_label(self, prompt_id: str, label: str) -> _Call[None]:
+        return _Call("DELETE", _path("prompts", prompt_id) + _path("labels", label), _nothing)
+
+    def _render_prompt(
+        self, prompt_id: str, variables: dict[str, str], version: int | None, label: str | None
+    ) -> _Call[Json]:
+        body: Json = {"variables": variables, **_given(version=version, label=label)}
+        return _Call("POST", _path("prompts", prompt_id) + "/render", _json, json=body)
 
     def _get_logs(self) -> _Call[list[Json]]:
         return _Call("GET", "/logs", _json)
@@ -218,9 +261,9 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Save a prompt; returns it as stored."""
         return self._send(self._create_prompt(title, content, model, tags))
 
-    def get_prompt(self, prompt_id: str) -> Json:
-        """One of your prompts."""
-        return self._send(self._get_prompt(prompt_id))
+    def get_prompt(self, prompt_id: str, *, version: int | None = None, label: str | None = None) -> Json:
+        """One of your prompts; with `version` or `label`, the prompt as of that version."""
+        return self._send(self._get_prompt(prompt_id, version, label))
 
     def get_prompts(self) -> list[Json]:
         """All your prompts, oldest first."""
@@ -245,9 +288,21 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         model_used: str,
         notes: str | None = None,
         score: float | None = None,
+        *,
+        prompt_version: int | None = None,
+        input: dict[str, str] | None = None,
+        latency_ms: float | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost_usd: float | None = None,
     ) -> Json:
-        """Record what a prompt produced on a model; returns the log."""
-        return self._send(self._create_log(prompt_id, output, model_used, notes, score))
+        """Record what a prompt produced on a model; returns the log. Without `prompt_version`,
+        the output came from the prompt's current version; `input` holds the variables used."""
+        call = self._create_log(
+            prompt_id, output, model_used, notes, score,
+            prompt_version, input, latency_ms, input_tokens, output_tokens, cost_usd,
+        )
+        return self._send(call)
 
     def get_logs(self) -> list[Json]:
         """All your logs, oldest first."""
@@ -260,6 +315,37 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
     def delete_log(self, log_id: str) -> None:
         """Delete a log."""
         self._send(self._delete_log(log_id))
+
+    def list_versions(self, prompt_id: str) -> list[Json]:
+        """A prompt's versions, newest first, each with the labels naming it."""
+        return self._send(self._list_versions(prompt_id))
+
+    def get_version(self, prompt_id: str, version: int) -> Json:
+        """One version of a prompt."""
+        return self._send(self._get_version(prompt_id, version))
+
+    def diff_versions(self, prompt_id: str, from_version: int, to_version: int) -> Json:
+        """The fields that differ between two versions, and a unified diff of the content."""
+        return self._send(self._diff_versions(prompt_id, from_version, to_version))
+
+    def restore_version(self, prompt_id: str, version: int) -> Json:
+        """Make an earlier version current again (as a new version); returns the prompt."""
+        return self._send(self._restore_version(prompt_id, version))
+
+    def set_label(self, prompt_id: str, label: str, version: int) -> Json:
+        """Point a label such as `production` at a version."""
+        return self._send(self._set_label(prompt_id, label, version))
+
+    def delete_label(self, prompt_id: str, label: str) -> None:
+        """Remove a label."""
+        self._send(self._delete_label(prompt_id, label))
+
+    def render_prompt(
+        self, prompt_id: str, variables: dict[str, str], *, version: int | None = None, label: str | None = None
+    ) -> Json:
+        """A version's content (default: the current one) with its `{{variables}}` filled in:
+        `{"text", "version"}`."""
+        return self._send(self._render_prompt(prompt_id, variables, version, label))
 
 
 class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
@@ -321,9 +407,9 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """Save a prompt; returns it as stored."""
         return await self._send(self._create_prompt(title, content, model, tags))
 
-    async def get_prompt(self, prompt_id: str) -> Json:
-        """One of your prompts."""
-        return await self._send(self._get_prompt(prompt_id))
+    async def get_prompt(self, prompt_id: str, *, version: int | None = None, label: str | None = None) -> Json:
+        """One of your prompts; with `version` or `label`, the prompt as of that version."""
+        return await self._send(self._get_prompt(prompt_id, version, label))
 
     async def get_prompts(self) -> list[Json]:
         """All your prompts, oldest first."""
@@ -348,9 +434,21 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         model_used: str,
         notes: str | None = None,
         score: float | None = None,
+        *,
+        prompt_version: int | None = None,
+        input: dict[str, str] | None = None,
+        latency_ms: float | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cost_usd: float | None = None,
     ) -> Json:
-        """Record what a prompt produced on a model; returns the log."""
-        return await self._send(self._create_log(prompt_id, output, model_used, notes, score))
+        """Record what a prompt produced on a model; returns the log. Without `prompt_version`,
+        the output came from the prompt's current version; `input` holds the variables used."""
+        call = self._create_log(
+            prompt_id, output, model_used, notes, score,
+            prompt_version, input, latency_ms, input_tokens, output_tokens, cost_usd,
+        )
+        return await self._send(call)
 
     async def get_logs(self) -> list[Json]:
         """All your logs, oldest first."""
@@ -363,6 +461,42 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     async def delete_log(self, log_id: str) -> None:
         """Delete a log."""
         await self._send(self._delete_log(log_id))
+
+    async def list_versions(self, prompt_id: str) -> list[Json]:
+        """A prompt's versions, newest first, each with the labels naming it."""
+        return await self._send(self._list_versions(prompt_id))
+
+    async def get_version(self, prompt_id: str, version: int) -> Json:
+        """One version of a prompt."""
+        return await self._send(self._get_version(prompt_id, version))
+
+    async def diff_versions(self, prompt_id: str, from_version: int, to_version: int) -> Json:
+        """The fields that differ between two versions, and a unified diff of the content."""
+        return await self._send(self._diff_versions(prompt_id, from_version, to_version))
+
+    async def restore_version(self, prompt_id: str, version: int) -> Json:
+        """Make an earlier version current again (as a new version); returns the prompt."""
+        return await self._send(self._restore_version(prompt_id, version))
+
+    async def set_label(self, prompt_id: str, label: str, version: int) -> Json:
+        """Point a label such as `production` at a version."""
+        return await self._send(self._set_label(prompt_id, label, version))
+
+    async def delete_label(self, prompt_id: str, label: str) -> None:
+        """Remove a label."""
+        await self._send(self._delete_label(prompt_id, label))
+
+    async def render_prompt(
+        self, prompt_id: str, variables: dict[str, str], *, version: int | None = None, label: str | None = None
+    ) -> Json:
+        """A version's content (default: the current one) with its `{{variables}}` filled in:
+        `{"text", "version"}`."""
+        return await self._send(self._render_prompt(prompt_id, variables, version, label))
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The values that are not None, as query parameters or body fields."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _path(collection: str, resource_id: str) -> str:

@@ -39,3 +39,12 @@ LOGS_PROMPT_NOT_FOUND = "No logs found for the specified prompt ID."
 LOG_BAD_ID = "The request is malformed or the log ID format is invalid."
 LOG_FORBIDDEN = "Log does not belong to the authenticated user."
 LOG_NOT_FOUND = "No log found with the specified ID."
+
+# Versions, labels, variables and the new log fields (EVALUATION.md leaves their words to us).
+VERSION_INVALID = "The version must be a positive integer."
+VERSION_NOT_FOUND = "The prompt has no version with the specified number."
+LABEL_INVALID = "A label is 1 to 32 lowercase letters, digits, `_`, `.` or `-`, starting with a letter or digit."
+LABEL_RESERVED = "The label `latest` always names the current version; it cannot be set or removed."
+LABEL_NOT_FOUND = "The prompt has no label with the specified name."
+VERSION_AND_LABEL = "Give a version or a label, not both."
+VARIABLES_MISSING = "Some of the template's variables have no value."

@@ -24,6 +24,7 @@ ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 MAX_TAGS = 20
 EMAIL_MAX = 254
+INPUT_MAX = 100_000
 
 
 def is_valid_id(value: str) -> bool:
@@ -74,6 +75,22 @@ def _score(value: Any) -> Any:
     return value
 
 
+def _non_negative_number(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number or null")
+    if not math.isfinite(value) or value < 0 or value > 1e15:
+        raise ValueError("must be a number from 0 to 10^15")
+    return value
+
+
+def _bounded_input(value: dict[str, str] | None) -> dict[str, str] | None:
+    if value is not None and sum(len(key) + len(text) for key, text in value.items()) > INPUT_MAX:
+        raise ValueError(f"must hold at most {INPUT_MAX} characters in all")
+    return value
+
+
 # Required text: its length limits, and whitespace alone counts as missing.
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_not_blank)]
 Title = Annotated[str, StringConstraints(min_length=3, max_length=100), AfterValidator(_not_blank)]
@@ -89,6 +106,18 @@ Score = Annotated[
     WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0, "maximum": 10}, {"type": "null"}]}),
 ]
 Identifier = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+TokenCount = Annotated[int, Field(ge=0, le=10**15)]
+NonNegativeNumber = Annotated[
+    float | int | None,
+    BeforeValidator(_non_negative_number),
+    WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}),
+]
+LogInput = Annotated[
+    dict[str, Annotated[str, AfterValidator(_no_nul)]] | None,
+    AfterValidator(_bounded_input),
+    Field(description=f"The variables the output was produced with; at most {INPUT_MAX:,} characters in all."),
+]
 # The server renders timestamps as `2026-11-26T05:43:40.123Z`: an RFC 3339 date-time.
 Timestamp = Annotated[str, Field(description="Set by the server, in UTC.", json_schema_extra={"format": "date-time"})]
 
@@ -110,11 +139,17 @@ _PROMPT: dict[str, Any] = {
 }
 _LOG: dict[str, Any] = {
     "promptId": _PROMPT_ID,
+    "promptVersion": 3,
     "output": "The customer cannot sign in since the 2.4 update, and a password reset did not help. "
     "They need access before Monday's audit.",
     "modelUsed": "gpt-4o",
     "notes": "Accurate, but it left out the ticket number.",
     "score": 8,
+    "input": {"ticket": "Since the 2.4 update I cannot sign in; resetting my password did not help. Audit is Monday!"},
+    "latencyMs": 1840,
+    "inputTokens": 112,
+    "outputTokens": 41,
+    "costUsd": 0.00069,
 }
 _TOO_SHORT: dict[str, Any] = {"field": "title", "message": "String should have at least 3 characters"}
 
@@ -236,6 +271,12 @@ class LogCreate(RequestBody):
     model_used: ModelName = Field(alias="modelUsed")
     notes: Notes | None = None
     score: Score = None
+    prompt_version: VersionNumber | None = Field(None, alias="promptVersion")
+    input: LogInput = None
+    latency_ms: NonNegativeNumber = Field(None, alias="latencyMs")
+    input_tokens: TokenCount | None = Field(None, alias="inputTokens")
+    output_tokens: TokenCount | None = Field(None, alias="outputTokens")
+    cost_usd: NonNegativeNumber = Field(None, alias="costUsd")
 
     @model_validator(mode="before")
     @classmethod
@@ -308,6 +349,8 @@ class PromptRead(BaseModel):
                     "_id": _PROMPT_ID,
                     "ownerId": _USER_ID,
                     **_PROMPT,
+                    "version": 3,
+                    "variables": ["ticket"],
                     "createdAt": "2026-11-29T12:00:00.000Z",
                     "updatedAt": "2026-11-29T12:00:00.000Z",
                 }
@@ -321,6 +364,8 @@ class PromptRead(BaseModel):
     content: str
     model: str
     tags: list[str]
+    version: int = Field(description="The current version (or the one asked for with `version` or `label`).")
+    variables: list[str] = Field(description="The `{{name}}` variables of `content`, in order of first appearance.")
     createdAt: Timestamp
     updatedAt: Timestamp
 
@@ -337,7 +382,99 @@ class LogRead(BaseModel):
     notes: str | None
     modelUsed: str
     score: float | None
+    promptVersion: int = Field(description="The version of the prompt that produced the output.")
+    input: dict[str, str] | None = Field(description="The variables the output was produced with.")
+    latencyMs: float | None
+    inputTokens: int | None
+    outputTokens: int | None
+    costUsd: float | None
     createdAt: Timestamp
+
+
+_VERSION_EXAMPLE: dict[str, Any] = {
+    "version": 3,
+    **_PROMPT,
+    "variables": ["ticket"],
+    "labels": ["production"],
+    "createdAt": "2026-11-29T12:00:00.000Z",
+}
+
+
+class VersionRead(BaseModel):
+    """An immutable snapshot of a prompt's fields."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_VERSION_EXAMPLE]})
+
+    version: int
+    title: str
+    content: str
+    model: str
+    tags: list[str]
+    variables: list[str]
+    labels: list[str] = Field(description="The labels naming this version, sorted (`latest` is never listed).")
+    createdAt: Timestamp
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"from": "gpt-4o-mini", "to": "gpt-4o"}]})
+
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class DiffRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "from": 2,
+                    "to": 3,
+                    "changes": {"model": {"from": "gpt-4o-mini", "to": "gpt-4o"}},
+                    "contentDiff": "",
+                }
+            ]
+        }
+    )
+
+    from_: int = Field(alias="from")
+    to: int
+    changes: dict[str, FieldChange] = Field(description="Those of title, content, model and tags that differ.")
+    contentDiff: str = Field(description="A unified diff of the content with 3 lines of context; empty when equal.")
+
+
+class LabelSet(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"version": 3}]})
+
+    version: VersionNumber
+
+
+class LabelRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"label": "production", "version": 3, "updatedAt": "2026-11-29T12:05:00.000Z"}]}
+    )
+
+    label: str
+    version: int
+    updatedAt: Timestamp
+
+
+class RenderRequest(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"variables": {"ticket": "I cannot sign in."}, "label": "production"}]}
+    )
+
+    variables: dict[str, Annotated[str, AfterValidator(_no_nul)]]
+    version: VersionNumber | None = Field(None, description="Render this version; default the current one.")
+    label: str | None = Field(None, description="Render the version this label names.")
+
+
+class RenderRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"text": "Summarise this support ticket …\n\nI cannot sign in.", "version": 3}]}
+    )
+
+    text: str
+    version: int
 
 
 class HealthResponse(BaseModel):

@@ -100,6 +100,7 @@ def _score(value: str) -> float:
     return number
 
 
+VersionOption = Annotated[int | None, typer.Option(min=1, help="Show this version.")]
 ScoreOption = Annotated[float | None, typer.Option(parser=_score, help="From 0 to 10.")]
 TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")]
 
@@ -191,11 +192,92 @@ def list_prompts(url: UrlOption = None, as_json: JsonOption = False) -> None:
 
 
 @prompts_app.command("show")
-def show_prompt(prompt_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """Show one prompt in full."""
+def show_prompt(
+    prompt_id: str,
+    version: VersionOption = None,
+    label: Annotated[str | None, typer.Option(help="Show the version this label names.")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one prompt in full: its current version, or the one --version or --label names."""
     with _session(url) as client:
-        prompt = client.get_prompt(prompt_id)
+        prompt = client.get_prompt(prompt_id, version=version, label=label)
     _emit(prompt, as_json, _prompt_view)
+
+
+@prompts_app.command("versions")
+def list_versions(prompt_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """List a prompt's versions, newest first, with their labels."""
+    with _session(url) as client:
+        versions = client.list_versions(prompt_id)
+    _emit(versions, as_json, _versions_table)
+
+
+@prompts_app.command("diff")
+def diff_versions(
+    prompt_id: str,
+    from_version: Annotated[int, typer.Argument(metavar="FROM", min=1, help="The earlier version.")],
+    to_version: Annotated[int, typer.Argument(metavar="TO", min=1, help="The later version.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show what changed between two versions of a prompt."""
+    with _session(url) as client:
+        diff = client.diff_versions(prompt_id, from_version, to_version)
+    _emit(diff, as_json, _diff_view)
+
+
+@prompts_app.command("restore")
+def restore_version(
+    prompt_id: str,
+    version: Annotated[int, typer.Argument(min=1, help="The version to make current again.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an earlier version's fields current again, as a new version."""
+    with _session(url) as client:
+        prompt = client.restore_version(prompt_id, version)
+    _emit(prompt, as_json, lambda p: f"Prompt {p['_id']} is now at version {p['version']}.")
+
+
+@prompts_app.command("label")
+def label_version(
+    prompt_id: str,
+    label: Annotated[str, typer.Argument(help="A name such as production or staging.")],
+    version: Annotated[int | None, typer.Argument(min=1, help="The version it names.")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the label instead.")] = False,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Point a label at a version (moving it if it exists), or remove it with --remove."""
+    if remove == (version is not None):
+        raise typer.BadParameter("give a VERSION to set the label, or --remove to remove it.")
+    with _session(url) as client:
+        if version is None:
+            client.delete_label(prompt_id, label)
+        else:
+            result = client.set_label(prompt_id, label, version)
+    if version is None:
+        if not as_json:
+            typer.echo(f"Removed label {label}.")
+        return
+    _emit(result, as_json, lambda found: f"Label {found['label']} now names version {found['version']}.")
+
+
+@prompts_app.command("render")
+def render_prompt(
+    prompt_id: str,
+    var: Annotated[list[str] | None, typer.Option("--var", help="NAME=VALUE; repeat for each variable.")] = None,
+    version: VersionOption = None,
+    label: Annotated[str | None, typer.Option(help="Render the version this label names.")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print a prompt's text with its {{variables}} filled in."""
+    variables = _assignments(var or [], "--var")
+    with _session(url) as client:
+        rendered = client.render_prompt(prompt_id, variables, version=version, label=label)
+    _emit(rendered, as_json, lambda found: Text(found["text"]))
 
 
 @prompts_app.command("add")
@@ -278,13 +360,36 @@ def add_log(
     ] = None,
     notes: Annotated[str | None, typer.Option(help="Your notes on the output.")] = None,
     score: ScoreOption = None,
+    version: Annotated[
+        int | None, typer.Option(min=1, help="The prompt version that produced it; default the current one.")
+    ] = None,
+    input_var: Annotated[
+        list[str] | None, typer.Option("--input", help="NAME=VALUE: a variable it was produced with; repeatable.")
+    ] = None,
+    latency_ms: Annotated[float | None, typer.Option(min=0, help="How long the model took, in ms.")] = None,
+    input_tokens: Annotated[int | None, typer.Option(min=0)] = None,
+    output_tokens: Annotated[int | None, typer.Option(min=0)] = None,
+    cost_usd: Annotated[float | None, typer.Option(min=0, help="What the call cost, in US dollars.")] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record what a prompt produced; the output is stored exactly as read."""
+    inputs = _assignments(input_var, "--input") if input_var else None
     output = _read_text(output_file, "--output-file")
     with _session(url) as client:
-        log = client.create_log(prompt, output, model, notes=notes, score=score)
+        log = client.create_log(
+            prompt,
+            output,
+            model,
+            notes=notes,
+            score=score,
+            prompt_version=version,
+            input=inputs,
+            latency_ms=latency_ms,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost_usd,
+        )
     _emit(log, as_json, lambda entry: f"Logged {entry['_id']} for prompt {entry['promptId']}.")
 
 
@@ -438,12 +543,12 @@ def _changes(
 def _prompts_table(prompts: list[Json]) -> RenderableType:
     if not prompts:
         return "No prompts."
-    table = Table("ID", "Title", "Model", "Tags")
+    table = Table("ID", "Version", "Title", "Model", "Tags")
     table.columns[0].no_wrap = True
     for prompt in prompts:
         tags = ", ".join(prompt["tags"])
         table.add_row(
-            *(Text(value) for value in (prompt["_id"], prompt["title"], prompt["model"], tags))
+            *(Text(value) for value in (prompt["_id"], str(prompt["version"]), prompt["title"], prompt["model"], tags))
         )
     return table
 
@@ -452,9 +557,11 @@ def _prompt_view(prompt: Json) -> RenderableType:
     fields = Table.grid(padding=(0, 2))
     for label, value in (
         ("ID", prompt["_id"]),
+        ("Version", str(prompt["version"])),
         ("Title", prompt["title"]),
         ("Model", prompt["model"]),
         ("Tags", ", ".join(prompt["tags"])),
+        ("Variables", ", ".join(prompt["variables"]) or "-"),
         ("Created", prompt["createdAt"]),
         ("Updated", prompt["updatedAt"]),
     ):
@@ -462,12 +569,54 @@ def _prompt_view(prompt: Json) -> RenderableType:
     return Group(fields, Text(""), Text(prompt["content"]))
 
 
+def _versions_table(versions: list[Json]) -> RenderableType:
+    table = Table("Version", "Labels", "Created", "Title", "Model", "Content")
+    for version in versions:
+        cells = (
+            str(version["version"]),
+            ", ".join(version["labels"]),
+            _short_time(version["createdAt"]),
+            version["title"],
+            version["model"],
+            _preview(version["content"]),
+        )
+        table.add_row(*(Text(cell) for cell in cells))
+    return table
+
+
+_DIFF_STYLES = {"+": "green", "-": "red", "@": "cyan"}
+
+
+def _diff_view(diff: Json) -> RenderableType:
+    parts: list[RenderableType] = [Text(f"Version {diff['from']} → {diff['to']}", style="bold")]
+    if not diff["changes"]:
+        parts.append(Text("No differences."))
+    for name, change in diff["changes"].items():
+        if name != "content":
+            parts.append(Text(f"{name}: {json.dumps(change['from'], ensure_ascii=False)} → "
+                              f"{json.dumps(change['to'], ensure_ascii=False)}"))
+    for line in diff["contentDiff"].splitlines():
+        parts.append(Text(line, style=_DIFF_STYLES.get(line[:1], "")))
+    return Group(*parts)
+
+
+def _assignments(values: list[str], option: str) -> dict[str, str]:
+    """`NAME=VALUE` options as a dict; a value may itself contain `=`."""
+    assigned = {}
+    for value in values:
+        name, equals, text = value.partition("=")
+        if not equals or not name:
+            raise typer.BadParameter(f"{value!r} is not NAME=VALUE", param_hint=option)
+        assigned[name] = text
+    return assigned
+
+
 def _logs_table(logs: list[Json], *, with_prompt: bool) -> RenderableType:
     if not logs:
         return "No logs."
     # One prompt's logs need no prompt column; the room goes to the output.
     prompt_column = ["Prompt"] if with_prompt else []
-    table = Table("ID", *prompt_column, "Model", "Score", "Created", "Output")
+    table = Table("ID", *prompt_column, "v", "Model", "Score", "Created", "Output")
     table.columns[0].no_wrap = True
     for log in logs:
         prompt_cell = [log["promptId"]] if with_prompt else []
@@ -475,6 +624,7 @@ def _logs_table(logs: list[Json], *, with_prompt: bool) -> RenderableType:
         cells = (
             log["_id"],
             *prompt_cell,
+            str(log["promptVersion"]),
             log["modelUsed"],
             score,
             _short_time(log["createdAt"]),

@@ -12,17 +12,29 @@ from promptcrafter.storage.transaction import Transaction
 
 
 def create(tx: Transaction, *, user_id: str, request: LogCreate) -> LogRecord:
-    """Record an output of one of the user's prompts; another user's prompt is a 404 here."""
-    if prompts.owner_of(tx, prompt_id=request.prompt_id) != user_id:
+    """Record an output of one of the user's prompts; another user's prompt is a 404 here.
+    Without `promptVersion` the output came from the prompt's current version."""
+    prompt = prompts.owner_and_version(tx, prompt_id=request.prompt_id)
+    if prompt is None or prompt[0] != user_id:
         raise NotFound(messages.LOG_PROMPT_INACCESSIBLE)
+    version = prompt[1] if request.prompt_version is None else request.prompt_version
+    if version > prompt[1]:
+        problem = {"field": "promptVersion", "message": messages.VERSION_NOT_FOUND}
+        raise Invalid(messages.FIELDS_INVALID, details=[problem])
     return logs.create(
         tx,
         owner_id=user_id,
         prompt_id=request.prompt_id,
+        prompt_version=version,
         output=request.output,
         model_used=request.model_used,
         notes=request.notes,
         score=request.score,
+        input=request.input,
+        latency_ms=request.latency_ms,
+        input_tokens=request.input_tokens,
+        output_tokens=request.output_tokens,
+        cost_usd=request.cost_usd,
     )
 
 

@@ -39,7 +39,7 @@ def create(tx: Transaction, *, user_id: str, request: PromptCreate) -> PromptRec
 def get(tx: Transaction, *, user_id: str, prompt_id: str) -> PromptRecord:
     """One of the user's prompts (the id's format already checked)."""
     prompt = prompts.get(tx, prompt_id=prompt_id)
-    _require_owner(None if prompt is None else prompt["owner_id"], user_id, READING)
+    require_prompt_owner(None if prompt is None else prompt["owner_id"], user_id, READING)
     assert prompt is not None
     return prompt
 
@@ -50,21 +50,25 @@ def update(
     """Change the fields sent. `request` may be the error parsing the body: the contract
     reports it only after the prompt's existence and ownership."""
     prompt = prompts.get(tx, prompt_id=prompt_id, for_update=True)
-    _require_owner(None if prompt is None else prompt["owner_id"], user_id, CHANGING)
+    require_prompt_owner(None if prompt is None else prompt["owner_id"], user_id, CHANGING)
     assert prompt is not None
     if isinstance(request, Invalid):
         raise request
-    updated = prompts.update_fields(tx, prompt=prompt, changes=request.changes())
+    changes = request.changes()
+    current = prompts.versioned_fields(prompt)
+    changed = any(value != current[name] for name, value in changes.items())
+    updated = prompts.update_fields(tx, prompt=prompt, changes=changes, new_version=changed)
     assert updated is not None  # the row is locked (or the database is) until commit
     return updated
 
 
 def delete(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
     """Delete one of the user's prompts and its logs; 404 to all but the call that removed it."""
-    _require_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, CHANGING)
+    require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, CHANGING)
     if not prompts.delete_one(tx, prompt_id=prompt_id):
         raise NotFound(messages.PROMPT_NOT_FOUND)
 
 
-def _require_owner(owner_id: str | None, user_id: str, words: IdMessages) -> None:
+def require_prompt_owner(owner_id: str | None, user_id: str, words: IdMessages) -> None:
+    """404 when there is no such prompt, 403 with the route's words when it is another user's."""
     require_owner(owner_id, user_id, not_found=messages.PROMPT_NOT_FOUND, forbidden=words.forbidden)

@@ -64,6 +64,14 @@ class Caller:
         """`Database.pages`, checking the account with the first page."""
         return self.context.db.pages(self._checked(read_page), scan=scan, **params)
 
+    def param(self, name: str, *, required: bool = False) -> str | None:
+        """A query parameter that may appear at most once; 400 naming it otherwise."""
+        values = self.params.get(name, [])
+        if len(values) > 1 or (required and not values):
+            problem = "Give it exactly once." if values else "Missing."
+            raise Invalid(messages.BAD_PARAMETERS, details=[{"field": name, "message": problem}])
+        return values[0] if values else None
+
     async def account(self) -> users.UserRecord:
         """The caller's account."""
         user = await self.read(users.get, user_id=self.user_id)
@@ -180,6 +188,15 @@ Body = Annotated[bytes, Depends(read_body)]
 
 
 MAX_DETAILS = 20
+
+
+def parse_body_later(raw: bytes, model: type[Model], message: str) -> Model | Invalid:
+    """`parse_body`, its error returned rather than raised: the contract checks a body only
+    after the existence and ownership of the resource in the path."""
+    try:
+        return parse_body(raw, model, message)
+    except Invalid as error:
+        return error
 
 
 def parse_body(raw: bytes, model: type[Model], message: str) -> Model:

@@ -87,15 +87,15 @@ PUBLIC: dict[str, Any] = {"security": []}
 
 def query(name: str, description: str, *, required: bool) -> dict[str, Any]:
     """`openapi_extra` for a query parameter read from the request (to order its checks)."""
+    return queries((name, description, required))
+
+
+def queries(*parameters: tuple[str, str, bool]) -> dict[str, Any]:
+    """`openapi_extra` for query parameters read from the request: (name, description, required)."""
     return {
         "parameters": [
-            {
-                "name": name,
-                "in": "query",
-                "required": required,
-                "description": description,
-                "schema": {"type": "string"},
-            }
+            {"name": name, "in": "query", "required": required, "description": text, "schema": {"type": "string"}}
+            for name, text, required in parameters
         ]
     }
 

@@ -12,9 +12,11 @@ import functools
 import time
 from typing import Any
 
+from promptcrafter.domain import templates
 from promptcrafter.storage.logs import LogRecord
 from promptcrafter.storage.prompts import PromptRecord
 from promptcrafter.storage.users import UserRecord
+from promptcrafter.storage.versions import LabelRecord, VersionRecord
 
 
 def prompt(record: PromptRecord) -> dict[str, Any]:
@@ -25,6 +27,8 @@ def prompt(record: PromptRecord) -> dict[str, Any]:
         "content": record["content"],
         "model": record["model"],
         "tags": record["tags"],
+        "version": record["version"],
+        "variables": templates.variables(record["content"]),
         "createdAt": timestamp(record["created_at"]),
         "updatedAt": timestamp(record["updated_at"]),
     }
@@ -38,7 +42,39 @@ def log(record: LogRecord) -> dict[str, Any]:
         "notes": record["notes"],
         "modelUsed": record["model_used"],
         "score": record["score"],
+        "promptVersion": record["prompt_version"],
+        "input": record["input"],
+        "latencyMs": record["latency_ms"],
+        "inputTokens": record["input_tokens"],
+        "outputTokens": record["output_tokens"],
+        "costUsd": record["cost_usd"],
         "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def version(record: VersionRecord) -> dict[str, Any]:
+    return {
+        "version": record["version"],
+        "title": record["title"],
+        "content": record["content"],
+        "model": record["model"],
+        "tags": record["tags"],
+        "variables": templates.variables(record["content"]),
+        "labels": record["labels"],
+        "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def label(record: LabelRecord) -> dict[str, Any]:
+    return {"label": record["label"], "version": record["version"], "updatedAt": timestamp(record["updated_at"])}
+
+
+def diff(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "from": record["from"],
+        "to": record["to"],
+        "changes": record["changes"],
+        "contentDiff": record["content_diff"],
     }
 
 

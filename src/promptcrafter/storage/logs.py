@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, TypedDict
 
+import orjson
 from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
@@ -23,9 +25,17 @@ COLUMNS = (
     logs.c.score,
     logs.c.score_is_integer,
     logs.c.created_at,
+    logs.c.prompt_version,
+    logs.c.input,
+    logs.c.latency_ms,
+    logs.c.input_tokens,
+    logs.c.output_tokens,
+    logs.c.cost_usd,
 )
 _INSERT = Statement(
-    insert(logs).values({column.name: bindparam(column.name) for column in (*COLUMNS, logs.c.owner_id)})
+    insert(logs).values(
+        {column.name: bindparam(column.name) for column in (*COLUMNS, logs.c.owner_id, logs.c.input_hash)}
+    )
 )
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
@@ -41,6 +51,12 @@ class LogRecord(TypedDict):
     model_used: str
     score: float | None
     created_at: int
+    prompt_version: int
+    input: dict[str, str] | None
+    latency_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
 
 
 def record(row: Record) -> LogRecord:
@@ -57,6 +73,12 @@ def record(row: Record) -> LogRecord:
         "model_used": row["model_used"],
         "score": score,
         "created_at": row["created_at"],
+        "prompt_version": row["prompt_version"],
+        "input": None if row["input"] is None else orjson.loads(row["input"]),
+        "latency_ms": row["latency_ms"],
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "cost_usd": row["cost_usd"],
     }
 
 
@@ -65,23 +87,36 @@ def create(
     *,
     owner_id: str,
     prompt_id: str,
+    prompt_version: int,
     output: str,
     model_used: str,
-    notes: str | None,
-    score: float | None,
+    notes: str | None = None,
+    score: float | None = None,
+    input: dict[str, str] | None = None,
+    latency_ms: float | None = None,
+    input_tokens: int | None = None,
+    output_tokens: int | None = None,
+    cost_usd: float | None = None,
 ) -> LogRecord:
     """Store a log for a prompt the caller owns and return it."""
-    row = {
-        "id": new_id("log"),
-        "prompt_id": prompt_id,
-        "owner_id": owner_id,
-        "output": output,
-        "notes": notes,
-        "model_used": model_used,
-        "score": score,
-        "score_is_integer": isinstance(score, int),
-        "created_at": now_ms(),
-    }
+    row = _stored(
+        {
+            "id": new_id("log"),
+            "prompt_id": prompt_id,
+            "owner_id": owner_id,
+            "prompt_version": prompt_version,
+            "output": output,
+            "notes": notes,
+            "model_used": model_used,
+            "score": score,
+            "input": input,
+            "latency_ms": latency_ms,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "cost_usd": cost_usd,
+            "created_at": now_ms(),
+        }
+    )
     try:
         tx.run(_INSERT, **row)
     except Exception as error:
@@ -93,11 +128,28 @@ def create(
 
 
 def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
-    """Store logs that already have ids, owners and timestamps (imports, benchmarks), in bulk."""
-    tx.run_many(
-        _INSERT,
-        [{**row, "score_is_integer": isinstance(row["score"], int)} for row in rows],
-    )
+    """Store logs that already have ids, owners and timestamps (imports, benchmarks), in bulk;
+    fields left out are null, and the version 1."""
+    tx.run_many(_INSERT, [_stored({**_OPTIONAL, **row}) for row in rows])
+
+
+_OPTIONAL: dict[str, Any] = {
+    "prompt_version": 1,
+    "input": None,
+    "latency_ms": None,
+    "input_tokens": None,
+    "output_tokens": None,
+    "cost_usd": None,
+}
+
+
+def _stored(log: dict[str, Any]) -> dict[str, Any]:
+    """A log's row: its score's type kept, its input as canonical JSON with that text's hash."""
+    row = {**log, "score_is_integer": isinstance(log["score"], int)}
+    if log["input"] is not None:
+        row["input"] = orjson.dumps(log["input"], option=orjson.OPT_SORT_KEYS).decode()
+    row["input_hash"] = None if row["input"] is None else hashlib.sha256(row["input"].encode()).hexdigest()
+    return row
 
 
 def owner_of(tx: Transaction, *, log_id: str) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 import orjson
 from sqlalchemy import BindParameter, bindparam, case, delete, insert, select, update
 
+from promptcrafter.storage import versions
 from promptcrafter.storage.keyset import OldestFirst, Page
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import prompts
@@ -22,12 +23,13 @@ COLUMNS = (
     prompts.c.tags,
     prompts.c.created_at,
     prompts.c.updated_at,
+    prompts.c.version,
 )
 _FOLDED = ("title_folded", "tags_folded", "search_folded")
 _EDITABLE = ("title", "content", "model", "tags", *_FOLDED)
 
 _INSERT_VALUES = insert(prompts).values(
-    {name: bindparam(name) for name in ("id", "owner_id", "created_at", "updated_at", *_EDITABLE)}
+    {name: bindparam(name) for name in ("id", "owner_id", "created_at", "updated_at", "version", *_EDITABLE)}
 )
 _INSERT = Statement(_INSERT_VALUES.returning(*COLUMNS))
 _INSERT_MANY = Statement(_INSERT_VALUES)
@@ -37,13 +39,16 @@ _GET_FOR_UPDATE = Statement(
     select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")).with_for_update()
 )
 _OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
+_OWNER_AND_VERSION = Statement(
+    select(prompts.c.owner_id, prompts.c.version).where(prompts.c.id == bindparam("prompt_id"))
+)
 _NOW: BindParameter[int] = bindparam("now")
 _UPDATE = Statement(
     update(prompts)
     .where(prompts.c.id == bindparam("prompt_id"))
     .values(
         {
-            **{name: bindparam(name) for name in _EDITABLE},
+            **{name: bindparam(name) for name in (*_EDITABLE, "version")},
             # Two edits within one millisecond must still move updatedAt strictly forward.
             "updated_at": case((prompts.c.updated_at >= _NOW, prompts.c.updated_at + 1), else_=_NOW),
         }
@@ -64,6 +69,7 @@ class PromptRecord(TypedDict):
     tags: list[str]
     created_at: int
     updated_at: int
+    version: int
 
 
 def record(row: Record) -> PromptRecord:
@@ -77,6 +83,7 @@ def record(row: Record) -> PromptRecord:
         "tags": orjson.loads(row["tags"]),
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "version": row["version"],
     }
 
 
@@ -98,7 +105,7 @@ def _editable(title: str, content: str, model: str, tags: list[str]) -> dict[str
 def create(
     tx: Transaction, *, owner_id: str, title: str, content: str, model: str, tags: list[str]
 ) -> PromptRecord:
-    """Store a new prompt and return it."""
+    """Store a new prompt, and its fields as version 1, and return it."""
     created = now_ms()
     row = tx.first(
         _INSERT,
@@ -106,14 +113,18 @@ def create(
         owner_id=owner_id,
         created_at=created,
         updated_at=created,
+        version=1,
         **_editable(title, content, model, tags),
     )
     assert row is not None
-    return record(row)
+    prompt = record(row)
+    versions.insert_one(tx, prompt_id=prompt["id"], version=1, **versioned_fields(prompt), created_at=created)
+    return prompt
 
 
 def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
-    """Store prompts that already have ids and timestamps (imports, benchmarks), in bulk."""
+    """Store prompts that already have ids and timestamps (imports, benchmarks), in bulk, each
+    with its fields as its current `version` (1 unless given); earlier versions are the caller's."""
     tx.run_many(
         _INSERT_MANY,
         [
@@ -122,7 +133,20 @@ def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
                 "owner_id": row["owner_id"],
                 "created_at": row["created_at"],
                 "updated_at": row["updated_at"],
+                "version": row.get("version", 1),
                 **_editable(row["title"], row["content"], row["model"], row["tags"]),
+            }
+            for row in rows
+        ],
+    )
+    versions.insert_many(
+        tx,
+        rows=[
+            {
+                "prompt_id": row["id"],
+                "version": row.get("version", 1),
+                **versioned_fields(row),
+                "created_at": row["updated_at"],
             }
             for row in rows
         ],
@@ -145,16 +169,38 @@ def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
     return owner
 
 
-def update_fields(tx: Transaction, *, prompt: PromptRecord, changes: dict[str, Any]) -> PromptRecord | None:
-    """Apply the changed fields to a prompt read `for_update` in this transaction."""
+def owner_and_version(tx: Transaction, *, prompt_id: str) -> tuple[str, int] | None:
+    """The prompt's owner and current version, or None when there is no such prompt."""
+    row = tx.first(_OWNER_AND_VERSION, prompt_id=prompt_id)
+    return None if row is None else (row["owner_id"], row["version"])
+
+
+def update_fields(
+    tx: Transaction, *, prompt: PromptRecord, changes: dict[str, Any], new_version: bool
+) -> PromptRecord | None:
+    """Apply changed fields to a prompt read `for_update` in this transaction; with
+    `new_version`, store the result as the next version."""
     merged = {**prompt, **changes}
+    version = prompt["version"] + 1 if new_version else prompt["version"]
     row = tx.first(
         _UPDATE,
         prompt_id=prompt["id"],
         now=now_ms(),
+        version=version,
         **_editable(merged["title"], merged["content"], merged["model"], merged["tags"]),
     )
-    return record(row) if row else None
+    if row is None:
+        return None
+    updated = record(row)
+    if new_version:
+        fields = versioned_fields(updated)
+        versions.insert_one(tx, prompt_id=prompt["id"], version=version, **fields, created_at=updated["updated_at"])
+    return updated
+
+
+def versioned_fields(prompt: Any) -> dict[str, Any]:
+    """The fields a version snapshots: title, content, model and tags."""
+    return {name: prompt[name] for name in versions.FIELDS}
 
 
 def delete_one(tx: Transaction, *, prompt_id: str) -> bool:

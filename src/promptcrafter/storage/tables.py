@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -49,6 +50,33 @@ prompts = Table(
     Column("search_folded", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # The current version; its fields are the ones above, kept here so a prompt is one row.
+    Column("version", Integer, nullable=False, server_default="1"),
+)
+
+# Immutable snapshots: version 1 on creation, one more for every PATCH that changes a field.
+prompt_versions = Table(
+    "prompt_versions",
+    metadata,
+    Column("prompt_id", String(64), ForeignKey("prompts.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+prompt_labels = Table(
+    "prompt_labels",
+    metadata,
+    Column("prompt_id", String(64), primary_key=True),
+    Column("name", String(32), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["prompt_id", "version"], ["prompt_versions.prompt_id", "prompt_versions.version"], ondelete="CASCADE"
+    ),
 )
 
 logs = Table(
@@ -64,6 +92,16 @@ logs = Table(
     # JSON does not distinguish 7 from 7.0 but clients see the difference: keep what was sent.
     Column("score_is_integer", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Logs stored before prompts had versions came from what is now version 1.
+    Column("prompt_version", Integer, nullable=False, server_default="1"),
+    # The variables the output was produced with, as canonical JSON (sorted keys), and its
+    # SHA-256: logs with equal `input_hash` had the same input, which pairs them for comparison.
+    Column("input", Text, nullable=True),
+    Column("input_hash", String(64), nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("input_tokens", BigInteger, nullable=True),
+    Column("output_tokens", BigInteger, nullable=True),
+    Column("cost_usd", Float, nullable=True),
 )
 
 login_failures = Table(
@@ -84,4 +122,5 @@ server_secrets = Table(
 Index("ix_prompts_owner_created", prompts.c.owner_id, prompts.c.created_at, prompts.c.id)
 Index("ix_logs_prompt_created", logs.c.prompt_id, logs.c.created_at, logs.c.id)
 Index("ix_logs_owner_created", logs.c.owner_id, logs.c.created_at, logs.c.id)
+Index("ix_logs_prompt_version", logs.c.prompt_id, logs.c.prompt_version, logs.c.created_at, logs.c.id)
 Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
 from promptcrafter.domain import prompts as rules
+from promptcrafter.domain import versions as version_rules
 from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
 from promptcrafter.server import shapes
-from promptcrafter.server.deps import Authenticated, Body, parse_body
-from promptcrafter.server.openapi import body, errors
+from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
+from promptcrafter.server.openapi import body, errors, queries
 from promptcrafter.server.responses import JSONResponse, json_array
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import prompts
@@ -19,6 +22,7 @@ from promptcrafter.storage import prompts
 router = APIRouter(prefix="/prompts", tags=["prompts"], route_class=DirectRoute)
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
 ONE = "/{prompt_id:path}"
+AsOf = Annotated[Caller, authenticated("version", "label")]
 
 
 @router.post(
@@ -47,16 +51,24 @@ async def list_prompts(caller: Authenticated) -> Response:
     responses=errors(
         401,
         saying={
-            400: messages.PROMPT_READ_BAD_ID,
+            400: (messages.PROMPT_READ_BAD_ID, messages.VERSION_INVALID, messages.LABEL_INVALID),
             403: messages.PROMPT_READ_FORBIDDEN,
-            404: messages.PROMPT_NOT_FOUND,
+            404: (messages.PROMPT_NOT_FOUND, messages.VERSION_NOT_FOUND, messages.LABEL_NOT_FOUND),
         },
     ),
+    openapi_extra=queries(
+        ("version", "Show the prompt as of this version.", False),
+        ("label", "Show the prompt as of the version this label names (`latest`: the current one).", False),
+    ),
 )
-async def get_prompt(prompt_id: str, caller: Authenticated) -> Response:
-    """One of the caller's prompts."""
+async def get_prompt(prompt_id: str, caller: AsOf) -> Response:
+    """One of the caller's prompts; with `label` or `version`, as of that version (what an
+    application fetches at run time)."""
     rules.check_id(prompt_id, rules.READING)
-    prompt = await caller.read(rules.get, user_id=caller.user_id, prompt_id=prompt_id)
+    version, label = version_rules.parse_as_of(caller.param("version"), caller.param("label"))
+    prompt = await caller.read(
+        version_rules.as_of, user_id=caller.user_id, prompt_id=prompt_id, version=version, label=label
+    )
     return JSONResponse(shapes.prompt(prompt))
 
 
