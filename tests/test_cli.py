@@ -698,3 +698,16 @@ def test_logs_add_records_version_input_and_usage(prompt_id: str) -> None:
     assert log["promptVersion"] == 1
     assert log["input"] == {"topic": "tea", "tone": "warm"}
     assert (log["latencyMs"], log["inputTokens"], log["outputTokens"], log["costUsd"]) == (812.5, 12, 30, 0.0004)
+
+
+def test_logs_list_filters_sorts_and_pages(prompt_id: str) -> None:
+    for score, model in [(3, "a"), (9, "b"), (6, "a")]:
+        run_json("logs", "add", "--prompt", prompt_id, "--model", model, "--score", str(score), input="out")
+    assert [log["score"] for log in run_json("logs", "list", "--sort", "-score")] == [9, 6, 3]
+    assert [log["score"] for log in run_json("logs", "list", "--model", "a", "--min-score", "4")] == [6]
+    first = run("logs", "list", "--sort", "score", "--limit", "2", "--json")
+    assert [log["score"] for log in json.loads(first.stdout)] == [3, 6]
+    cursor = first.stderr.strip().removeprefix("More follow: add --cursor ")
+    last = run_json("logs", "list", "--sort", "score", "--limit", "2", "--cursor", cursor)
+    assert [log["score"] for log in last] == [9]
+    assert run("logs", "list", "--limit", "0").exit_code == 2

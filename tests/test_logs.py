@@ -202,7 +202,7 @@ def test_list_with_malformed_prompt_id_is_rejected(client: TestClient, user: Use
     assert response.json() == {"error": "`promptId` missing or malformed"}
 
 
-@pytest.mark.parametrize("query", ["limit=50", "promptid=x", "sort=score"])
+@pytest.mark.parametrize("query", ["offset=50", "promptid=x", "order=score"])
 def test_list_with_unknown_parameter_is_rejected(client: TestClient, user: User, query: str) -> None:
     response = client.get(f"/logs?{query}", headers=user.headers)
     assert response.status_code == 400

@@ -126,7 +126,7 @@ def test_list_streams_many_prompts_completely(client: TestClient, settings: Sett
     assert [p["_id"] for p in listed] == [*stored, created]
 
 
-@pytest.mark.parametrize("query", ["limit=50", "foo=bar", "cursor=x"])
+@pytest.mark.parametrize("query", ["offset=50", "foo=bar", "page=x"])
 def test_list_with_unknown_parameter_is_rejected(client: TestClient, user: User, query: str) -> None:
     response = client.get(f"/prompts?{query}", headers=user.headers)
     assert response.status_code == 400

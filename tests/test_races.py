@@ -104,3 +104,22 @@ def test_a_burst_of_wrong_passwords_checks_no_more_than_the_limit(servers: TwoSe
     right = servers.next().post("/auth/login", json={"email": email, "password": PASSWORD})
     assert right.status_code == 429
     assert int(right.headers["Retry-After"]) > 0
+
+
+def test_parallel_edits_make_one_version_each_numbered_without_gaps(servers: TwoServers) -> None:
+    _, headers = servers.sign_up()
+    prompt = new_prompt(servers, headers)
+    path = f"/prompts/{prompt['_id']}"
+    edits = [
+        lambda http, i=i: http.patch(path, json={"content": f"Edit {i}"}, headers=headers) for i in range(16)
+    ]
+    labels = [
+        lambda http, i=i: http.put(f"{path}/labels/l{i % 3}", json={"version": 1}, headers=headers) for i in range(6)
+    ]
+    responses = servers.in_parallel([*edits, *labels])
+    assert [response.status_code for response in responses] == [200] * 22
+    versions = servers.next().get(f"{path}/versions", headers=headers).json()
+    assert [version["version"] for version in versions] == list(range(17, 0, -1))
+    # Each edit's content is exactly one version, whatever order they were applied in.
+    assert sorted(version["content"] for version in versions[:-1]) == sorted(f"Edit {i}" for i in range(16))
+    assert versions[-1]["labels"] == ["l0", "l1", "l2"]

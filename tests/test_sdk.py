@@ -566,3 +566,20 @@ def test_quickstart_example_runs_against_a_server_and_again_after_signing_up(
         outputs.append(finished.stdout)
     assert "Signed up" in outputs[0]
     assert "Logged in" in outputs[1]
+
+
+def test_list_logs_and_prompts_page_filter_and_sort(sdk: PromptCrafterClient) -> None:
+    prompt = sdk.create_prompt("Paged", "Text.", "gpt-4o", tags=["Alpha", "beta"])
+    sdk.create_prompt("Other", "Text.", "claude", tags=["alpha"])
+    logs = [sdk.create_log(prompt["_id"], f"o{i}", ["a", "b"][i % 2], score=i) for i in range(5)]
+    first = sdk.list_logs(prompt_id=prompt["_id"], sort="-score", limit=2)
+    assert [log["_id"] for log in first["items"]] == [logs[4]["_id"], logs[3]["_id"]]
+    rest = sdk.list_logs(prompt_id=prompt["_id"], sort="-score", limit=10, cursor=first["next_cursor"])
+    assert [log["score"] for log in rest["items"]] == [2, 1, 0] and rest["next_cursor"] is None
+    assert [log["score"] for log in sdk.list_logs(model_used=["b"], min_score=2)["items"]] == [3]
+    assert sdk.list_logs(scored=False)["items"] == []
+    found = sdk.list_prompts(tag=["alpha", "BETA"])
+    assert [p["_id"] for p in found["items"]] == [prompt["_id"]] and found["next_cursor"] is None
+    with pytest.raises(BadRequestError) as bad:
+        sdk.list_logs(sort="output")
+    assert bad.value.details is not None and bad.value.details[0]["field"] == "sort"

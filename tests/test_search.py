@@ -136,7 +136,7 @@ def test_missing_or_repeated_query_is_rejected(client: TestClient, user: User) -
 
 
 def test_unknown_parameter_is_rejected(client: TestClient, user: User) -> None:
-    response = client.get("/search?q=x&limit=5", headers=user.headers)
+    response = client.get("/search?q=x&offset=5", headers=user.headers)
     assert response.status_code == 400
     assert response.json() == {"error": "The request is malformed or contains invalid parameters."}
 

@@ -188,6 +188,41 @@ class _BaseClient(Generic[HttpT]):
     def _delete_label(self, prompt_id: str, label: str) -> _Call[None]:
         return _Call("DELETE", _path("prompts", prompt_id) + _path("labels", label), _nothing)
 
+    def _list_logs(
+        self,
+        prompt_id: str | None,
+        model_used: list[str] | None,
+        prompt_version: int | None,
+        min_score: float | None,
+        max_score: float | None,
+        scored: bool | None,
+        since: str | None,
+        until: str | None,
+        sort: str | None,
+        limit: int | None,
+        cursor: str | None,
+    ) -> _Call[Json]:
+        params = _given(
+            promptId=prompt_id,
+            modelUsed=model_used,
+            promptVersion=prompt_version,
+            minScore=min_score,
+            maxScore=max_score,
+            scored=None if scored is None else str(scored).lower(),
+            since=since,
+            until=until,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
+        return _Call("GET", "/logs", _page, params=params)
+
+    def _list_prompts(
+        self, tag: list[str] | None, model: str | None, sort: str | None, limit: int | None, cursor: str | None
+    ) -> _Call[Json]:
+        params = _given(tag=tag, model=model, sort=sort, limit=limit, cursor=cursor)
+        return _Call("GET", "/prompts", _page, params=params)
+
     def _render_prompt(
         self, prompt_id: str, variables: dict[str, str], version: int | None, label: str | None
     ) -> _Call[Json]:
@@ -340,6 +375,45 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Remove a label."""
         self._send(self._delete_label(prompt_id, label))
 
+    def list_logs(
+        self,
+        *,
+        prompt_id: str | None = None,
+        model_used: list[str] | None = None,
+        prompt_version: int | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        scored: bool | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """Your logs, filtered and sorted, a page at a time: `{"items": [...], "next_cursor": …}`.
+
+        With `limit`, pass `next_cursor` back as `cursor` (with the same filters and sort) for
+        the next page until it is None; without it, every matching log comes at once. `sort`
+        is `createdAt`, `-createdAt`, `score` or `-score`; `since`/`until` are ISO 8601.
+        """
+        call = self._list_logs(
+            prompt_id, model_used, prompt_version, min_score, max_score, scored, since, until, sort, limit, cursor
+        )
+        return self._send(call)
+
+    def list_prompts(
+        self,
+        *,
+        tag: list[str] | None = None,
+        model: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """Your prompts with all of `tag` and for `model`, a page at a time, as `list_logs`.
+        `sort` is `createdAt`, `-createdAt`, `updatedAt`, `-updatedAt` or `title`."""
+        return self._send(self._list_prompts(tag, model, sort, limit, cursor))
+
     def render_prompt(
         self, prompt_id: str, variables: dict[str, str], *, version: int | None = None, label: str | None = None
     ) -> Json:
@@ -486,6 +560,45 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """Remove a label."""
         await self._send(self._delete_label(prompt_id, label))
 
+    async def list_logs(
+        self,
+        *,
+        prompt_id: str | None = None,
+        model_used: list[str] | None = None,
+        prompt_version: int | None = None,
+        min_score: float | None = None,
+        max_score: float | None = None,
+        scored: bool | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """Your logs, filtered and sorted, a page at a time: `{"items": [...], "next_cursor": …}`.
+
+        With `limit`, pass `next_cursor` back as `cursor` (with the same filters and sort) for
+        the next page until it is None; without it, every matching log comes at once. `sort`
+        is `createdAt`, `-createdAt`, `score` or `-score`; `since`/`until` are ISO 8601.
+        """
+        call = self._list_logs(
+            prompt_id, model_used, prompt_version, min_score, max_score, scored, since, until, sort, limit, cursor
+        )
+        return await self._send(call)
+
+    async def list_prompts(
+        self,
+        *,
+        tag: list[str] | None = None,
+        model: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Json:
+        """Your prompts with all of `tag` and for `model`, a page at a time, as `list_logs`.
+        `sort` is `createdAt`, `-createdAt`, `updatedAt`, `-updatedAt` or `title`."""
+        return await self._send(self._list_prompts(tag, model, sort, limit, cursor))
+
     async def render_prompt(
         self, prompt_id: str, variables: dict[str, str], *, version: int | None = None, label: str | None = None
     ) -> Json:
@@ -512,6 +625,13 @@ def _json(response: httpx.Response) -> Any:
         raise PromptCrafterAPIError(
             "The server's answer is not JSON.", status_code=response.status_code, response=response
         ) from None
+
+
+def _page(response: httpx.Response) -> Json:
+    """A list answer as `{"items", "next_cursor"}`, the cursor taken from its `Link` header."""
+    following = response.links.get("next", {}).get("url")
+    cursor = None if following is None else httpx.URL(following).params.get("cursor")
+    return {"items": _json(response), "next_cursor": cursor}
 
 
 def _nothing(_response: httpx.Response) -> None:

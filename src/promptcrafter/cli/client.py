@@ -100,6 +100,10 @@ def _score(value: str) -> float:
     return number
 
 
+LimitOption = Annotated[
+    int | None, typer.Option(min=1, max=1000, help="Show one page of this many; the next page's --cursor follows.")
+]
+CursorOption = Annotated[str | None, typer.Option(help="Where the page starts, as the previous page said.")]
 VersionOption = Annotated[int | None, typer.Option(min=1, help="Show this version.")]
 ScoreOption = Annotated[float | None, typer.Option(parser=_score, help="From 0 to 10.")]
 TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")]
@@ -184,11 +188,19 @@ def search(
 
 
 @prompts_app.command("list")
-def list_prompts(url: UrlOption = None, as_json: JsonOption = False) -> None:
-    """List your prompts, oldest first."""
+def list_prompts(
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only prompts with this tag; repeat: all.")] = None,
+    model: Annotated[str | None, typer.Option(help="Only prompts for this model.")] = None,
+    sort: Annotated[str | None, typer.Option(help="createdAt, -createdAt, updatedAt, -updatedAt or title.")] = None,
+    limit: LimitOption = None,
+    cursor: CursorOption = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List your prompts, oldest first unless --sort says otherwise."""
     with _session(url) as client:
-        prompts = client.get_prompts()
-    _emit(prompts, as_json, _prompts_table)
+        page = client.list_prompts(tag=tag, model=model, sort=sort, limit=limit, cursor=cursor)
+    _emit_page(page, as_json, _prompts_table)
 
 
 @prompts_app.command("show")
@@ -337,13 +349,35 @@ def remove_prompt(prompt_id: str, url: UrlOption = None, as_json: JsonOption = F
 @logs_app.command("list")
 def list_logs(
     prompt: Annotated[str | None, typer.Option("--prompt", help="Only this prompt's logs.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", help="Only this model's logs; repeat: any.")] = None,
+    version: Annotated[int | None, typer.Option(min=1, help="Only logs of this prompt version.")] = None,
+    min_score: Annotated[float | None, typer.Option(help="Only logs scored at least this.")] = None,
+    max_score: Annotated[float | None, typer.Option(help="Only logs scored at most this.")] = None,
+    scored: Annotated[bool | None, typer.Option("--scored/--unscored", help="Only scored, or unscored, logs.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only logs from this time on (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Only logs before this time (ISO 8601).")] = None,
+    sort: Annotated[str | None, typer.Option(help="createdAt, -createdAt, score or -score.")] = None,
+    limit: LimitOption = None,
+    cursor: CursorOption = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List your logs, oldest first."""
+    """List your logs, oldest first unless --sort says otherwise."""
     with _session(url) as client:
-        logs = client.get_logs() if prompt is None else client.get_logs_by_prompt(prompt)
-    _emit(logs, as_json, lambda rows: _logs_table(rows, with_prompt=prompt is None))
+        page = client.list_logs(
+            prompt_id=prompt,
+            model_used=model,
+            prompt_version=version,
+            min_score=min_score,
+            max_score=max_score,
+            scored=scored,
+            since=since,
+            until=until,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
+    _emit_page(page, as_json, lambda rows: _logs_table(rows, with_prompt=prompt is None))
 
 
 @logs_app.command("add")
@@ -489,6 +523,14 @@ def _emit(data: Any, as_json: bool, human: Callable[[Any], RenderableType]) -> N
     view = human(data)
     # Plain strings become Text, so that brackets in user data are never read as Rich markup.
     Console().print(Text(view) if isinstance(view, str) else view)
+
+
+def _emit_page(page: Json, as_json: bool, human: Callable[[Any], RenderableType]) -> None:
+    """A list as `_emit` prints it; when more pages follow, how to ask for the next (on stderr,
+    so that the JSON on stdout stays the API's)."""
+    _emit(page["items"], as_json, human)
+    if page["next_cursor"] is not None:
+        typer.echo(f"More follow: add --cursor {page['next_cursor']}", err=True)
 
 
 def _read_text(path: Path | None, option: str) -> str:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.domain.listing import LIMITED_PAGE_CHARACTERS, ListRequest, encode_cursor
 from promptcrafter.errors import (
     Invalid,
     PayloadTooLarge,
@@ -23,6 +26,7 @@ from promptcrafter.errors import (
     UnsupportedMediaType,
 )
 from promptcrafter.server.context import ServerContext
+from promptcrafter.server.responses import json_array, json_page
 from promptcrafter.storage import users
 from promptcrafter.storage.keyset import Page
 from promptcrafter.storage.transaction import Transaction
@@ -42,10 +46,11 @@ class Caller:
     answered, so a deleted account's token is a 401 whatever else is wrong.
     """
 
-    __slots__ = ("context", "params", "user_id", "confirmed")
+    __slots__ = ("context", "path", "params", "user_id", "confirmed")
 
-    def __init__(self, context: ServerContext, params: QueryParams, user_id: str = "") -> None:
+    def __init__(self, context: ServerContext, path: str, params: QueryParams, user_id: str = "") -> None:
         self.context = context
+        self.path = path
         self.params = params
         self.user_id = user_id
         self.confirmed = not user_id  # nothing to confirm on public routes
@@ -59,10 +64,35 @@ class Caller:
         return await self.context.db.write(self._checked(work), **params)
 
     def pages(
-        self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
+        self, read_page: Callable[..., Page], /, *, scan: bool = False, start: Any = None, **params: Any
     ) -> AsyncIterator[tuple[list[Any], bool]]:
         """`Database.pages`, checking the account with the first page."""
-        return self.context.db.pages(self._checked(read_page), scan=scan, **params)
+        return self.context.db.pages(self._checked(read_page), scan=scan, start=start, **params)
+
+    async def list_of(
+        self,
+        read_page: Callable[..., Page],
+        request: ListRequest,
+        shape: Callable[[Any], Any],
+        /,
+        *,
+        scan: bool = False,
+        **params: Any,
+    ) -> Response:
+        """A list as asked: whole and streamed, or one page of `request.limit` with a `Link` to
+        the next. `read_page(tx, after=…, size=…, characters=…, **params)` reads each page."""
+        if request.limit is None:
+            return await json_array(self.pages(read_page, scan=scan, start=request.after, **params), shape)
+        run = self.context.db.scan if scan else self.context.db.read
+        records, key = await run(
+            self._checked(read_page),
+            after=request.after,
+            size=request.limit,
+            characters=LIMITED_PAGE_CHARACTERS,
+            **params,
+        )
+        next_page = None if key is None else self.link_to_page(encode_cursor(request.order, key))
+        return json_page(records, shape, next_page)
 
     def param(self, name: str, *, required: bool = False) -> str | None:
         """A query parameter that may appear at most once; 400 naming it otherwise."""
@@ -71,6 +101,11 @@ class Caller:
             problem = "Give it exactly once." if values else "Missing."
             raise Invalid(messages.BAD_PARAMETERS, details=[{"field": name, "message": problem}])
         return values[0] if values else None
+
+    def link_to_page(self, cursor: str) -> str:
+        """This request's path and query with `cursor` in place of its own: the next page."""
+        query = [(name, value) for name, values in self.params.items() if name != "cursor" for value in values]
+        return f"{self.path}?{urlencode([*query, ('cursor', cursor)])}"
 
     async def account(self) -> users.UserRecord:
         """The caller's account."""
@@ -107,7 +142,7 @@ def authenticated(*allowed_params: str) -> Any:
     async def caller(request: Request) -> Caller:
         context: ServerContext = request.app.state.context
         user_id = _token_user_id(request, context)
-        return Caller(context, _query_params(request, allowed_params), user_id)
+        return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
 
     return Depends(caller)
 
@@ -116,7 +151,7 @@ def public(*allowed_params: str) -> Any:
     """The dependency of a route anyone may call; it has no `user_id`."""
 
     async def caller(request: Request) -> Caller:
-        return Caller(request.app.state.context, _query_params(request, allowed_params))
+        return Caller(request.app.state.context, request.scope["path"], _query_params(request, allowed_params))
 
     return Depends(caller)
 

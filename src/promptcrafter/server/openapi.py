@@ -100,6 +100,44 @@ def queries(*parameters: tuple[str, str, bool]) -> dict[str, Any]:
     }
 
 
+def parameters(*described: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for query parameters described with `parameter`."""
+    return {"parameters": list(described)}
+
+
+def parameter(name: str, description: str, schema: dict[str, Any], *, required: bool = False) -> dict[str, Any]:
+    """A query parameter; an array schema means the parameter may repeat."""
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+TEXTS = {"type": "array", "items": {"type": "string"}}
+
+
+def paging(sorts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The parameters of a list that pages (EVALUATION.md §5)."""
+    described = [
+        parameter(
+            "limit",
+            "Answer one page of at most this many rows; `Link: <…>; rel=\"next\"` names the next page. "
+            "Without it the whole list comes, streamed.",
+            {"type": "integer", "minimum": 1, "maximum": 1000},
+        ),
+        parameter("cursor", "Where the page starts: copied from the previous page's `Link`.", {"type": "string"}),
+    ]
+    if len(sorts) > 1:
+        order = {"type": "string", "enum": list(sorts)}
+        described.append(parameter("sort", f"The order; default `{sorts[0]}`.", order))
+    return described
+
+
+NEXT_PAGE_LINK = {
+    "Link": {
+        "description": 'With `limit`, when more rows follow: `<path?…&cursor=…>; rel="next"`.',
+        "schema": {"type": "string"},
+    }
+}
+
+
 def body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its JSON body itself (to order its checks)."""
     schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")

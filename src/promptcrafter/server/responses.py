@@ -47,3 +47,10 @@ async def _array_chunks(
 
 def _joined(items: Sequence[Any], shape: Callable[[Any], Any]) -> bytes:
     return b",".join(orjson.dumps(shape(item)) for item in items)
+
+
+def json_page(records: Sequence[Any], shape: Callable[[Any], Any], next_page: str | None) -> Response:
+    """`[shape(record), …]` of one limited page, with `Link: <next_page>; rel="next"` when
+    more follow."""
+    headers = {} if next_page is None else {"Link": f'<{next_page}>; rel="next"'}
+    return Response(b"[" + _joined(records, shape) + b"]", media_type=JSON_MEDIA_TYPE, headers=headers)

@@ -180,12 +180,12 @@ class Database:
                 return work(tx, **params)
 
     async def pages(
-        self, read_page: Callable[..., Page], /, *, scan: bool = False, **params: Any
+        self, read_page: Callable[..., Page], /, *, scan: bool = False, start: Any = None, **params: Any
     ) -> AsyncIterator[tuple[list[Any], bool]]:
-        """The pages of a list, each read in a call of its own when the one before has been
-        taken: `(items, is_last)`, from `read_page(tx, after=key, **params)`."""
+        """The pages of a list after the key `start`, each read in a call of its own when the
+        one before has been taken: `(items, is_last)`, from `read_page(tx, after=key, **params)`."""
         run = self.scan if scan else self.read
-        after = None
+        after = start
         while True:
             items, after = await run(read_page, after=after, **params)
             yield items, after is None

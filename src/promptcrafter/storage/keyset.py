@@ -2,21 +2,25 @@
 
 A page costs the same wherever it lies in the list (no OFFSET), and each is read in a
 short call of its own, so a long list never holds a connection while it is sent. A page
-holds at most PAGE_SIZE rows and ends with the row whose texts take it past
-PAGE_CHARACTERS, so the memory one response holds stays bounded however long the stored
-texts are.
+holds at most its size in rows and ends with the row whose texts take it past its
+character budget, so the memory one response holds stays bounded however long the stored
+texts are. Rows inserted or deleted between pages never make a row appear twice or go
+missing: the next page starts after the last row's key, not at a position.
 """
 
 from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Select, bindparam, func, select, tuple_
+from sqlalchemy import Column, ColumnElement, Select, and_, bindparam, func, select, tuple_
 
+from promptcrafter import messages
+from promptcrafter.errors import Invalid
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.transaction import Transaction
 
@@ -25,10 +29,14 @@ PAGE_CHARACTERS = 250_000
 # One page of a list: its records, and the key after which the next page starts
 # (None on the last page).
 Page = tuple[list[Any], Any]
+# Where a sorted list's next page starts: the phase it is in, and the key of the last row
+# read in that phase (None: from the phase's first row). It travels to clients and back.
+Key = tuple[int, list[Any] | None]
 
 
 class PageQuery:
-    """A page's statement (ordered, LIMIT PAGE_SIZE), cut once its `texts` pass the budget.
+    """A page's statement (ordered, LIMIT :page_size), cut once its `texts` pass
+    :page_characters.
 
     SQLite hands rows over one at a time as it finds them, so the cut is made while
     reading. PostgreSQL's driver receives the whole result at once, so there the
@@ -40,28 +48,30 @@ class PageQuery:
         self._counting = Statement(_counting_characters(query, texts, order))
         self._texts = [text.name for text in texts]
 
-    def rows(self, tx: Transaction, **params: Any) -> tuple[list[Record], bool]:
+    def rows(
+        self, tx: Transaction, *, page_size: int = PAGE_SIZE, page_characters: int = PAGE_CHARACTERS, **params: Any
+    ) -> tuple[list[Record], bool]:
         """The page's rows, and whether more may follow them."""
         if tx.dialect_name == "postgresql":
-            rows = tx.all(self._counting, **params)
-            full = bool(rows) and rows[-1]["running_size"] >= PAGE_CHARACTERS
-            return rows, full or len(rows) == PAGE_SIZE
+            rows = tx.all(self._counting, page_size=page_size, page_characters=page_characters, **params)
+            full = bool(rows) and rows[-1]["running_size"] >= page_characters
+            return rows, full or len(rows) == page_size
         rows, characters = [], 0
-        with closing(tx.execute(self._reading, **params)) as cursor:
+        with closing(tx.execute(self._reading, page_size=page_size, **params)) as cursor:
             names = [column[0] for column in cursor.description]
             for values in cursor:
                 row = dict(zip(names, values, strict=True))
                 rows.append(row)
                 characters += sum(len(row[name] or "") for name in self._texts)
-                if characters >= PAGE_CHARACTERS:
+                if characters >= page_characters:
                     return rows, True
-        return rows, len(rows) == PAGE_SIZE
+        return rows, len(rows) == page_size
 
 
 def _counting_characters(
     query: Select[Any], texts: Sequence[Column[Any]], order: Sequence[tuple[str, bool]]
 ) -> Select[Any]:
-    """`query`'s rows up to the one that takes the page past PAGE_CHARACTERS, with
+    """`query`'s rows up to the one that takes the page past :page_characters, with
     `running_size`: the page's characters up to and including each row."""
     row_size = functools.reduce(operator.add, [func.coalesce(func.length(text), 0) for text in texts])
     candidates = query.add_columns(row_size.label("row_size")).subquery("candidates")
@@ -69,7 +79,7 @@ def _counting_characters(
     sized = select(candidates, running.label("running_size")).subquery("sized")
     return (
         select(sized)
-        .where(sized.c.running_size - sized.c.row_size < PAGE_CHARACTERS)
+        .where(sized.c.running_size - sized.c.row_size < bindparam("page_characters"))
         .order_by(*_ordering(sized.c, order))
     )
 
@@ -78,29 +88,131 @@ def _ordering(columns: Any, order: Sequence[tuple[str, bool]]) -> list[ColumnEle
     return [columns[name].desc() if descending else columns[name] for name, descending in order]
 
 
-class OldestFirst:
-    """A list ordered by (created_at, id), read a page at a time."""
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of a sort that one index serves: the rows where `where` holds, ordered by
+    `keys`, all ascending or all descending (so `(keys) > (last row's)` is an index seek).
+
+    A sort with nulls last is two phases: the rows with a value, then those without.
+    """
+
+    keys: tuple[Column[Any], ...]
+    descending: bool = False
+    where: ColumnElement[bool] | None = None
+
+
+# A filter's condition, given how many values it has (`modelUsed` may have several).
+Filter = Callable[[int], ColumnElement[bool]]
+
+
+class SortedList:
+    """The rows of one table under optional filters, in one of several orders, in pages.
+
+    Statements are built once per shape (order, phase, which filters, how many values)
+    and kept in a bounded cache; values are always bound parameters.
+    """
 
     def __init__(
         self,
-        query: Select[Any],
-        created_at: Column[int],
-        row_id: Column[str],
+        columns: Sequence[Column[Any]],
         texts: Sequence[Column[Any]],
         record: Callable[[Record], Any],
+        filters: Mapping[str, Filter],
+        orders: Mapping[str, Sequence[Phase]],
     ) -> None:
-        ordered = query.order_by(created_at, row_id).limit(PAGE_SIZE)
-        after = tuple_(created_at, row_id) > tuple_(bindparam("after_created_at"), bindparam("after_id"))
-        order = [(created_at.name, False), (row_id.name, False)]
-        self._first = PageQuery(ordered, texts, order)
-        self._following = PageQuery(ordered.where(after), texts, order)
+        self._columns = tuple(columns)
+        self._texts = tuple(texts)
         self._record = record
+        self._filters = filters
+        self._orders = orders
+        self._query = functools.lru_cache(maxsize=256)(self._build)
 
-    def page(self, tx: Transaction, after: tuple[int, str] | None, **params: Any) -> Page:
-        """The page after the key `after` (None: the first page) and the next page's key."""
-        if after is None:
-            rows, more = self._first.rows(tx, **params)
-        else:
-            rows, more = self._following.rows(tx, after_created_at=after[0], after_id=after[1], **params)
-        next_key = (rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
-        return [self._record(row) for row in rows], next_key
+    def page(
+        self,
+        tx: Transaction,
+        *,
+        filters: Mapping[str, Any],
+        order: str,
+        after: Any,
+        size: int = PAGE_SIZE,
+        characters: int = PAGE_CHARACTERS,
+    ) -> Page:
+        """Up to `size` records after the key `after` (None: from the start), and the key
+        the next page starts after (None when this is the last).
+
+        A filter's value is bound as the parameter of its name; a list binds `name_0`,
+        `name_1`…; `True` is a filter without a value (such as `scored`).
+        """
+        params: dict[str, Any] = {}
+        shape = []
+        for name, value in sorted(filters.items()):
+            if isinstance(value, list):
+                params.update({f"{name}_{index}": item for index, item in enumerate(value)})
+                shape.append((name, len(value)))
+            elif value is True:
+                shape.append((name, 0))
+            else:
+                params[name] = value
+                shape.append((name, 1))
+        phases = self._orders[order]
+        phase, last = _checked_key(phases, after)
+        records: list[Any] = []
+        while phase < len(phases):
+            query = self._query(order, phase, tuple(shape), last is not None)
+            keys = {f"after_{index}": value for index, value in enumerate(last or [])}
+            rows, more = query.rows(tx, page_size=size - len(records), page_characters=characters, **params, **keys)
+            records.extend(self._record(row) for row in rows)
+            if more:
+                return records, (phase, [rows[-1][key.name] for key in phases[phase].keys])
+            phase, last = phase + 1, None
+            if len(records) >= size and phase < len(phases):
+                return records, (phase, None)
+        return records, None
+
+    def _build(self, order: str, phase_index: int, shape: tuple[tuple[str, int], ...], following: bool) -> PageQuery:
+        phase = self._orders[order][phase_index]
+        conditions = [self._filters[name](count) for name, count in shape]
+        if phase.where is not None:
+            conditions.append(phase.where)
+        if following:
+            last = tuple_(*(bindparam(f"after_{index}") for index in range(len(phase.keys))))
+            keys = tuple_(*phase.keys)
+            conditions.append(keys < last if phase.descending else keys > last)
+        # A key the records do not show (a folded title) is read too, to make the next key.
+        unshown = [key for key in phase.keys if not any(key is column for column in self._columns)]
+        query = (
+            select(*self._columns, *unshown)
+            .where(and_(*conditions))
+            .order_by(*(key.desc() if phase.descending else key for key in phase.keys))
+            .limit(bindparam("page_size"))
+        )
+        return PageQuery(query, self._texts, [(key.name, phase.descending) for key in phase.keys])
+
+
+def _checked_key(phases: Sequence[Phase], after: Any) -> tuple[int, list[Any] | None]:
+    """A key from a client (inside a cursor) must fit the order: 400 otherwise, never a
+    statement with parameters of the wrong type."""
+    if after is None:
+        return 0, None
+    if not (isinstance(after, list | tuple) and len(after) == 2 and type(after[0]) is int):
+        raise bad_key()
+    phase, last = after
+    if not 0 <= phase < len(phases):
+        raise bad_key()
+    if last is not None and not (
+        isinstance(last, list)
+        and len(last) == len(phases[phase].keys)
+        and all(_fits(value, key) for value, key in zip(last, phases[phase].keys, strict=True))
+    ):
+        raise bad_key()
+    return phase, last
+
+
+def _fits(value: Any, column: Column[Any]) -> bool:
+    expected = column.type.python_type
+    return type(value) is expected or (expected is float and type(value) is int)
+
+
+def bad_key() -> Invalid:
+    """A page key that did not come from this list (a cursor made up or altered)."""
+    return Invalid(messages.BAD_PARAMETERS, details=[{"field": "cursor", "message": "Not a cursor from this list."}])

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
-from promptcrafter.storage.keyset import OldestFirst, Page
+from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import logs
 from promptcrafter.storage.transaction import Transaction, is_integrity_error
@@ -164,19 +164,43 @@ def delete_one(tx: Transaction, *, log_id: str) -> bool:
 
 
 _TEXTS = (logs.c.output, logs.c.notes)
-_BY_OWNER = OldestFirst(
-    select(*COLUMNS).where(logs.c.owner_id == bindparam("owner_id")), logs.c.created_at, logs.c.id, _TEXTS, record
-)
-_BY_PROMPT = OldestFirst(
-    select(*COLUMNS).where(logs.c.prompt_id == bindparam("prompt_id")), logs.c.created_at, logs.c.id, _TEXTS, record
-)
+_NEWEST_LAST = (logs.c.created_at, logs.c.id)
+_SCORED, _UNSCORED = logs.c.score.is_not(None), logs.c.score.is_(None)
+# Every filter keeps the owner's or the prompt's index usable: each list is scoped by one.
+FILTERS: dict[str, Filter] = {
+    "owner_id": lambda _: logs.c.owner_id == bindparam("owner_id"),
+    "prompt_id": lambda _: logs.c.prompt_id == bindparam("prompt_id"),
+    "model_used": lambda count: logs.c.model_used.in_([bindparam(f"model_used_{i}") for i in range(count)]),
+    "prompt_version": lambda _: logs.c.prompt_version == bindparam("prompt_version"),
+    "min_score": lambda _: logs.c.score >= bindparam("min_score"),
+    "max_score": lambda _: logs.c.score <= bindparam("max_score"),
+    "scored": lambda _: _SCORED,
+    "unscored": lambda _: _UNSCORED,
+    "since": lambda _: logs.c.created_at >= bindparam("since"),
+    "until": lambda _: logs.c.created_at < bindparam("until"),
+}
+ORDERS: dict[str, tuple[Phase, ...]] = {
+    "createdAt": (Phase(_NEWEST_LAST),),
+    "-createdAt": (Phase(_NEWEST_LAST, descending=True),),
+    # Unscored logs come last either way.
+    "score": (Phase((logs.c.score, *_NEWEST_LAST), where=_SCORED), Phase(_NEWEST_LAST, where=_UNSCORED)),
+    "-score": (
+        Phase((logs.c.score, *_NEWEST_LAST), descending=True, where=_SCORED),
+        Phase(_NEWEST_LAST, descending=True, where=_UNSCORED),
+    ),
+}
+_LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
 
 
-def page_for_owner(tx: Transaction, *, owner_id: str, after: tuple[int, str] | None) -> Page:
-    """One page of the owner's logs, oldest first, starting after the key `after`."""
-    return _BY_OWNER.page(tx, after, owner_id=owner_id)
-
-
-def page_for_prompt(tx: Transaction, *, prompt_id: str, after: tuple[int, str] | None) -> Page:
-    """One page of a prompt's logs, oldest first, starting after the key `after`."""
-    return _BY_PROMPT.page(tx, after, prompt_id=prompt_id)
+def page(
+    tx: Transaction,
+    *,
+    filters: dict[str, Any],
+    order: str = "createdAt",
+    after: Any,
+    size: int = PAGE_SIZE,
+    characters: int = PAGE_CHARACTERS,
+) -> Page:
+    """One page of the logs that pass `filters` (FILTERS; `owner_id` or `prompt_id` among
+    them), in one of ORDERS, after the key `after`."""
+    return _LIST.page(tx, filters=filters, order=order, after=after, size=size, characters=characters)

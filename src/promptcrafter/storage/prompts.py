@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 import orjson
-from sqlalchemy import BindParameter, bindparam, case, delete, insert, select, update
+from sqlalchemy import BindParameter, and_, bindparam, case, delete, insert, literal, select, update
 
 from promptcrafter.storage import versions
-from promptcrafter.storage.keyset import OldestFirst, Page
-from promptcrafter.storage.statements import Record, Statement
+from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
+from promptcrafter.storage.statements import Record, Statement, escape_like
 from promptcrafter.storage.tables import prompts
 from promptcrafter.storage.transaction import Transaction
 from promptcrafter.storage.values import new_id, now_ms
@@ -208,15 +208,41 @@ def delete_one(tx: Transaction, *, prompt_id: str) -> bool:
     return tx.run(_DELETE, prompt_id=prompt_id) == 1
 
 
-_BY_OWNER = OldestFirst(
-    select(*COLUMNS).where(prompts.c.owner_id == bindparam("owner_id")),
-    prompts.c.created_at,
-    prompts.c.id,
-    (prompts.c.title, prompts.c.content, prompts.c.tags),
-    record,
-)
+_TEXTS = (prompts.c.title, prompts.c.content, prompts.c.tags)
+_CREATED, _UPDATED = (prompts.c.created_at, prompts.c.id), (prompts.c.updated_at, prompts.c.id)
+FILTERS: dict[str, Filter] = {
+    "owner_id": lambda _: prompts.c.owner_id == bindparam("owner_id"),
+    "model": lambda _: prompts.c.model == bindparam("model"),
+    # Every tag given must be among the prompt's: `tags_folded` holds them one per line, so a
+    # tag is a whole line (see `page`).
+    "tag": lambda count: and_(
+        *(
+            (literal("\n") + prompts.c.tags_folded + literal("\n")).like(bindparam(f"tag_{i}"), escape="\\")
+            for i in range(count)
+        )
+    ),
+}
+ORDERS: dict[str, tuple[Phase, ...]] = {
+    "createdAt": (Phase(_CREATED),),
+    "-createdAt": (Phase(_CREATED, descending=True),),
+    "updatedAt": (Phase(_UPDATED),),
+    "-updatedAt": (Phase(_UPDATED, descending=True),),
+    "title": (Phase((prompts.c.title_folded, prompts.c.id)),),
+}
+_LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
 
 
-def page_for_owner(tx: Transaction, *, owner_id: str, after: tuple[int, str] | None) -> Page:
-    """One page of the owner's prompts, oldest first, starting after the key `after`."""
-    return _BY_OWNER.page(tx, after, owner_id=owner_id)
+def page(
+    tx: Transaction,
+    *,
+    filters: dict[str, Any],
+    order: str = "createdAt",
+    after: Any,
+    size: int = PAGE_SIZE,
+    characters: int = PAGE_CHARACTERS,
+) -> Page:
+    """One page of the prompts that pass `filters` (FILTERS, `owner_id` always among them),
+    in one of ORDERS, after the key `after`. `tag` is a list of tags, matched regardless of case."""
+    if "tag" in filters:
+        filters = {**filters, "tag": [f"%\n{escape_like(tag.casefold())}\n%" for tag in filters["tag"]]}
+    return _LIST.page(tx, filters=filters, order=order, after=after, size=size, characters=characters)

@@ -31,8 +31,8 @@ from sqlalchemy import (
 )
 
 from promptcrafter.storage import prompts as prompt_store
-from promptcrafter.storage.keyset import PAGE_SIZE, Page, PageQuery
-from promptcrafter.storage.statements import Statement
+from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Page, PageQuery, bad_key
+from promptcrafter.storage.statements import Statement, escape_like
 from promptcrafter.storage.tables import prompts
 from promptcrafter.storage.transaction import Transaction
 
@@ -51,17 +51,27 @@ _HAS_MANY_PROMPTS = Statement(
 )
 
 # A page's key: whether the trigram index is used, then the last row's sort key.
-SearchKey = tuple[bool, int, int, str]
+_KEY_TYPES = (bool, int, int, str)
 
 
-def page(tx: Transaction, *, owner_id: str, terms: list[str], after: SearchKey | None) -> Page:
+def page(
+    tx: Transaction,
+    *,
+    owner_id: str,
+    terms: list[str],
+    after: Any,
+    size: int = PAGE_SIZE,
+    characters: int = PAGE_CHARACTERS,
+) -> Page:
     """One page of the owner's prompts containing every term: best group first, then newest."""
+    if after is not None and not _is_key(after):
+        raise bad_key()
     folded = [term.casefold() for term in terms]
     long_terms = [term for term in folded if len(term) >= TRIGRAM]
     params: dict[str, Any] = {"owner_id": owner_id}
     for index, term in enumerate(folded):
         params[f"term_{index}"] = term
-        params[f"pattern_{index}"] = "%" + _escape_like(term) + "%"
+        params[f"pattern_{index}"] = "%" + escape_like(term) + "%"
     if after is None:
         use_trigram_index = bool(long_terms) and tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
     else:
@@ -69,11 +79,11 @@ def page(tx: Transaction, *, owner_id: str, terms: list[str], after: SearchKey |
     if use_trigram_index and tx.dialect_name == "sqlite":
         params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
     query = _query(tx.dialect_name, len(folded), use_trigram_index, after is not None)
-    rows, more = query.rows(tx, **params)
+    rows, more = query.rows(tx, page_size=size, page_characters=characters, **params)
     next_key = None
     if more and rows:
         last = rows[-1]
-        next_key = (use_trigram_index, last["search_group"], last["updated_at"], last["id"])
+        next_key = [use_trigram_index, last["search_group"], last["updated_at"], last["id"]]
     return [prompt_store.record(row) for row in rows], next_key
 
 
@@ -127,11 +137,15 @@ def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bo
         select(*prompt_store.COLUMNS, group.label("search_group"))
         .where(and_(prompts.c.owner_id == bindparam("owner_id"), *conditions))
         .order_by(group, prompts.c.updated_at.desc(), prompts.c.id.desc())
-        .limit(PAGE_SIZE)
+        .limit(bindparam("page_size"))
     )
     texts = (prompts.c.title, prompts.c.content, prompts.c.tags)
     return PageQuery(ranked, texts, [("search_group", False), ("updated_at", True), ("id", True)])
 
 
-def _escape_like(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _is_key(key: Any) -> bool:
+    return (
+        isinstance(key, list)
+        and len(key) == len(_KEY_TYPES)
+        and all(type(value) is expected for value, expected in zip(key, _KEY_TYPES, strict=True))
+    )

@@ -47,3 +47,8 @@ class Compiled:
         if self.order is None:
             return values
         return tuple(values[name] for name in self.order)
+
+
+def escape_like(text: str) -> str:
+    """`text` as a LIKE pattern that matches only itself (with `ESCAPE '\\'`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -45,7 +45,8 @@ prompts = Table(
     Column("model", Text, nullable=False),
     Column("tags", Text, nullable=False),
     # Case-folded copies for search; `search_folded` joins title, tags and content by newlines.
-    Column("title_folded", Text, nullable=False),
+    # Sorted by code point on both stores (SQLite's BINARY, PostgreSQL's "C"), not by locale.
+    Column("title_folded", Text().with_variant(Text(collation="C"), "postgresql"), nullable=False),
     Column("tags_folded", Text, nullable=False),
     Column("search_folded", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -123,4 +124,10 @@ Index("ix_prompts_owner_created", prompts.c.owner_id, prompts.c.created_at, prom
 Index("ix_logs_prompt_created", logs.c.prompt_id, logs.c.created_at, logs.c.id)
 Index("ix_logs_owner_created", logs.c.owner_id, logs.c.created_at, logs.c.id)
 Index("ix_logs_prompt_version", logs.c.prompt_id, logs.c.prompt_version, logs.c.created_at, logs.c.id)
+Index("ix_logs_prompt_score", logs.c.prompt_id, logs.c.score, logs.c.created_at, logs.c.id)
+Index("ix_logs_owner_score", logs.c.owner_id, logs.c.score, logs.c.created_at, logs.c.id)
+Index("ix_logs_prompt_model", logs.c.prompt_id, logs.c.model_used, logs.c.created_at, logs.c.id)
+Index("ix_logs_owner_model", logs.c.owner_id, logs.c.model_used, logs.c.created_at, logs.c.id)
+Index("ix_prompts_owner_updated", prompts.c.owner_id, prompts.c.updated_at, prompts.c.id)
+Index("ix_prompts_owner_title", prompts.c.owner_id, prompts.c.title_folded, prompts.c.id)
 Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)

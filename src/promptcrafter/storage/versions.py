@@ -8,7 +8,7 @@ import orjson
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from promptcrafter.storage.keyset import PAGE_SIZE, Page, PageQuery
+from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Page, PageQuery, bad_key
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import prompt_labels, prompt_versions
 from promptcrafter.storage.transaction import Transaction
@@ -59,7 +59,7 @@ _NEWEST_FIRST = PageQuery(
     select(*COLUMNS)
     .where(prompt_versions.c.prompt_id == bindparam("prompt_id"), prompt_versions.c.version < bindparam("before"))
     .order_by(prompt_versions.c.version.desc())
-    .limit(PAGE_SIZE),
+    .limit(bindparam("page_size")),
     (prompt_versions.c.title, prompt_versions.c.content, prompt_versions.c.tags),
     [("version", True)],
 )
@@ -134,9 +134,14 @@ def get(tx: Transaction, *, prompt_id: str, version: int, with_labels: bool = Tr
     return _record(row, labels_by_version(tx, prompt_id=prompt_id) if with_labels else {})
 
 
-def page_newest_first(tx: Transaction, *, prompt_id: str, after: int | None) -> Page:
+def page_newest_first(
+    tx: Transaction, *, prompt_id: str, after: Any, size: int = PAGE_SIZE, characters: int = PAGE_CHARACTERS
+) -> Page:
     """One page of a prompt's versions, newest first, after the version `after`."""
-    rows, more = _NEWEST_FIRST.rows(tx, prompt_id=prompt_id, before=_NO_VERSION_ABOVE if after is None else after)
+    if after is not None and type(after) is not int:
+        raise bad_key()
+    before = _NO_VERSION_ABOVE if after is None else after
+    rows, more = _NEWEST_FIRST.rows(tx, prompt_id=prompt_id, before=before, page_size=size, page_characters=characters)
     labels = labels_by_version(tx, prompt_id=prompt_id) if rows else {}
     return [_record(row, labels) for row in rows], rows[-1]["version"] if more and rows else None
 

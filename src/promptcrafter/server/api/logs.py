@@ -8,17 +8,18 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.domain import listing
 from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogCreate, LogRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
-from promptcrafter.server.openapi import body, errors, query
-from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.server.openapi import TEXTS, body, errors, paging, parameter, parameters
+from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs
 
 router = APIRouter(prefix="/logs", tags=["logs"], route_class=DirectRoute)
-Lister = Annotated[Caller, authenticated("promptId")]
+Lister = Annotated[Caller, authenticated("promptId", *listing.PAGING, *listing.LOG_FILTERS)]
 
 
 @router.post(
@@ -48,15 +49,31 @@ async def create_log(caller: Authenticated, raw: Body) -> Response:
             404: messages.LOGS_PROMPT_NOT_FOUND,
         },
     ),
-    openapi_extra=query("promptId", "Only this prompt's logs.", required=False),
+    openapi_extra=parameters(
+        parameter("promptId", "Only this prompt's logs.", {"type": "string"}),
+        parameter("modelUsed", "Only logs of these models (any of them).", TEXTS),
+        parameter("promptVersion", "Only logs of this version of the prompt.", {"type": "integer", "minimum": 1}),
+        parameter("minScore", "Only logs scored at least this.", {"type": "number"}),
+        parameter("maxScore", "Only logs scored at most this.", {"type": "number"}),
+        parameter("scored", "Only scored (`true`) or unscored (`false`) logs.", {"enum": ["true", "false"]}),
+        parameter("since", "Only logs created at or after this time.", {"type": "string", "format": "date-time"}),
+        parameter("until", "Only logs created before this time.", {"type": "string", "format": "date-time"}),
+        *paging(listing.LOG_SORTS),
+    ),
 )
 async def list_logs(caller: Lister) -> Response:
-    """All the caller's logs, or one prompt's with `promptId`; oldest first."""
-    if "promptId" not in caller.params:
-        return await json_array(caller.pages(logs.page_for_owner, owner_id=caller.user_id), shapes.log)
-    prompt_id = rules.checked_prompt_filter(caller.params["promptId"])
-    await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
-    return await json_array(caller.pages(logs.page_for_prompt, prompt_id=prompt_id), shapes.log)
+    """All the caller's logs, or one prompt's with `promptId`: oldest first unless `sort`
+    says otherwise, filtered, and in pages of `limit` when asked."""
+    if "promptId" in caller.params:
+        prompt_id = listing.prompt_filter(caller.params["promptId"])
+        request = listing.logs_request(caller.params)
+        await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
+        scope = {"prompt_id": prompt_id}
+    else:
+        request = listing.logs_request(caller.params)
+        scope = {"owner_id": caller.user_id}
+    filters = {**request.filters, **scope}
+    return await caller.list_of(logs.page, request, shapes.log, filters=filters, order=request.order)
 
 
 @router.delete(

@@ -8,14 +8,15 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.domain import listing
 from promptcrafter.domain import prompts as rules
 from promptcrafter.domain import versions as version_rules
 from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate, PromptRead, PromptUpdate
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
-from promptcrafter.server.openapi import body, errors, queries
-from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.server.openapi import TEXTS, body, errors, paging, parameter, parameters, queries
+from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import prompts
 
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/prompts", tags=["prompts"], route_class=DirectRoute)
 # `:path` so that an empty or slash-containing id reaches the format check (400), not a 404.
 ONE = "/{prompt_id:path}"
 AsOf = Annotated[Caller, authenticated("version", "label")]
+Lister = Annotated[Caller, authenticated(*listing.PAGING, *listing.PROMPT_FILTERS)]
 
 
 @router.post(
@@ -39,10 +41,22 @@ async def create_prompt(caller: Authenticated, raw: Body) -> Response:
     return JSONResponse(shapes.prompt(prompt), status_code=201)
 
 
-@router.get("", response_model=list[PromptRead], responses=errors(400, 401))
-async def list_prompts(caller: Authenticated) -> Response:
-    """The caller's prompts, oldest first."""
-    return await json_array(caller.pages(prompts.page_for_owner, owner_id=caller.user_id), shapes.prompt)
+@router.get(
+    "",
+    response_model=list[PromptRead],
+    responses=errors(400, 401),
+    openapi_extra=parameters(
+        parameter("tag", "Only prompts with all these tags (any case).", TEXTS),
+        parameter("model", "Only prompts for this model.", {"type": "string"}),
+        *paging(listing.PROMPT_SORTS),
+    ),
+)
+async def list_prompts(caller: Lister) -> Response:
+    """The caller's prompts: oldest first unless `sort` says otherwise, filtered by `tag` and
+    `model`, and in pages of `limit` when asked."""
+    request = listing.prompts_request(caller.params)
+    filters = {**request.filters, "owner_id": caller.user_id}
+    return await caller.list_of(prompts.page, request, shapes.prompt, filters=filters, order=request.order)
 
 
 @router.get(

@@ -8,17 +8,17 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.domain import listing
 from promptcrafter.domain.search import terms_of
 from promptcrafter.schemas import PromptRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Caller, authenticated
-from promptcrafter.server.openapi import errors, query
-from promptcrafter.server.responses import json_array
+from promptcrafter.server.openapi import errors, paging, parameter, parameters
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import search
 
 router = APIRouter(tags=["search"], route_class=DirectRoute)
-Searcher = Annotated[Caller, authenticated("q")]
+Searcher = Annotated[Caller, authenticated("q", "limit", "cursor")]
 
 
 @router.get(
@@ -30,13 +30,19 @@ Searcher = Annotated[Caller, authenticated("q")]
             400: (messages.SEARCH_QUERY_INVALID, messages.SEARCH_QUERY_TOO_LONG, messages.SEARCH_TOO_MANY_TERMS)
         },
     ),
-    openapi_extra=query(
-        "q",
-        "Whitespace-separated terms; all must occur. At most 1000 characters and 32 terms.",
-        required=True,
+    openapi_extra=parameters(
+        parameter(
+            "q",
+            "Whitespace-separated terms; all must occur. At most 1000 characters and 32 terms.",
+            {"type": "string"},
+            required=True,
+        ),
+        *paging(("",)),
     ),
 )
 async def search_prompts(caller: Searcher) -> Response:
-    """The caller's prompts containing every whitespace-separated term of `q`."""
+    """The caller's prompts containing every whitespace-separated term of `q`: title
+    matches first, then tag, then content matches, newest first in each."""
     terms = terms_of(caller.params.get("q", []))
-    return await json_array(caller.pages(search.page, scan=True, owner_id=caller.user_id, terms=terms), shapes.prompt)
+    request = listing.unsorted_request(caller.params)
+    return await caller.list_of(search.page, request, shapes.prompt, scan=True, owner_id=caller.user_id, terms=terms)

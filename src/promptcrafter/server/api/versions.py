@@ -8,18 +8,20 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.domain import listing
 from promptcrafter.domain import prompts as prompt_rules
 from promptcrafter.domain import versions as rules
 from promptcrafter.schemas import DiffRead, LabelRead, LabelSet, PromptRead, RenderRead, RenderRequest, VersionRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body_later
-from promptcrafter.server.openapi import body, errors, queries
-from promptcrafter.server.responses import JSONResponse, json_array
+from promptcrafter.server.openapi import body, errors, paging, parameters, queries
+from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import versions
 
 router = APIRouter(prefix="/prompts/{prompt_id}", tags=["versions"], route_class=DirectRoute)
 Differ = Annotated[Caller, authenticated("from", "to")]
+Pager = Annotated[Caller, authenticated("limit", "cursor")]
 
 READING: dict[int, str | tuple[str, ...]] = {
     400: (messages.PROMPT_READ_BAD_ID, messages.VERSION_INVALID),
@@ -33,12 +35,18 @@ CHANGING: dict[int, str | tuple[str, ...]] = {
 }
 
 
-@router.get("/versions", response_model=list[VersionRead], responses=errors(401, saying=READING))
-async def list_versions(prompt_id: str, caller: Authenticated) -> Response:
+@router.get(
+    "/versions",
+    response_model=list[VersionRead],
+    responses=errors(401, saying=READING),
+    openapi_extra=parameters(*paging(("",))),
+)
+async def list_versions(prompt_id: str, caller: Pager) -> Response:
     """The prompt's versions, newest first, each with the labels naming it."""
     prompt_rules.check_id(prompt_id, prompt_rules.READING)
+    request = listing.unsorted_request(caller.params)
     await caller.read(rules.require_readable, user_id=caller.user_id, prompt_id=prompt_id)
-    return await json_array(caller.pages(versions.page_newest_first, prompt_id=prompt_id), shapes.version)
+    return await caller.list_of(versions.page_newest_first, request, shapes.version, prompt_id=prompt_id)
 
 
 @router.get("/versions/{version}", response_model=VersionRead, responses=errors(401, saying=READING))
