@@ -358,3 +358,57 @@ def test_logs_of_versions_survive_edits_of_the_prompt(client: TestClient, user: 
     assert (first["promptVersion"], second["promptVersion"]) == (1, 2)
     version_1 = client.get(f"/prompts/{prompt_id}/versions/1", headers=user.headers).json()
     assert version_1["content"] == "Summarize this business report."
+
+
+# Batch (EVALUATION.md §6)
+
+
+def batch(client: TestClient, user: User, logs: Any) -> Any:
+    return client.post("/logs/batch", json={"logs": logs}, headers=user.headers)
+
+
+def test_a_batch_stores_every_log_in_order(client: TestClient, user: User, prompt_id: str) -> None:
+    client.patch(f"/prompts/{prompt_id}", json={"model": "claude"}, headers=user.headers)
+    items = [
+        {"promptId": prompt_id, "output": f"output {i}", "modelUsed": "m", "score": i % 11, "input": {"n": str(i)}}
+        for i in range(300)
+    ]
+    items[7]["promptVersion"] = 1
+    response = batch(client, user, items)
+    assert response.status_code == 201, response.text
+    created = response.json()["logs"]
+    assert [log["output"] for log in created] == [f"output {i}" for i in range(300)]
+    assert [log["promptVersion"] for log in created[6:9]] == [2, 1, 2]
+    assert client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json() == created
+
+
+def test_one_bad_item_stores_nothing_and_is_named_by_index(
+    client: TestClient, user: User, other_user: User, prompt_id: str
+) -> None:
+    theirs = client.post("/prompts", json={"title": "Theirs", "content": "c", "model": "m"}, headers=other_user.headers)
+    good = {"promptId": prompt_id, "output": "o", "modelUsed": "m"}
+    response = batch(client, user, [good, {**good, "score": 11}, good, {**good, "output": ""}])
+    assert response.status_code == 400
+    assert response.json()["error"] == INVALID
+    assert [(d["index"], d["field"]) for d in response.json()["details"]] == [(1, "score"), (3, "output")]
+    response = batch(client, user, [good, {**good, "promptId": theirs.json()["_id"]}, {**good, "promptVersion": 9}])
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"index": 1, "field": "promptId", "message": "Prompt ID does not exist or is not accessible."},
+        {"index": 2, "field": "promptVersion", "message": "The prompt has no version with the specified number."},
+    ]
+    assert client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json() == []
+
+
+@pytest.mark.parametrize("body", [{"logs": []}, {"logs": "x"}, {}, {"logs": [{}] * 1001}, [], {"logs": [], "x": 1}])
+def test_a_batch_holds_1_to_1000_logs(client: TestClient, user: User, body: Any) -> None:
+    response = client.post("/logs/batch", json=body, headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == INVALID
+
+
+def test_a_batch_of_1000_bad_items_lists_20_problems(client: TestClient, user: User, prompt_id: str) -> None:
+    response = batch(client, user, [{"promptId": prompt_id, "output": "", "modelUsed": "m"}] * 1000)
+    assert response.status_code == 400
+    assert len(response.json()["details"]) == 20
+    assert response.json()["moreDetails"] == 980

@@ -583,3 +583,12 @@ def test_list_logs_and_prompts_page_filter_and_sort(sdk: PromptCrafterClient) ->
     with pytest.raises(BadRequestError) as bad:
         sdk.list_logs(sort="output")
     assert bad.value.details is not None and bad.value.details[0]["field"] == "sort"
+
+
+def test_create_logs_stores_a_batch_all_or_none(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    created = sdk.create_logs([{"promptId": prompt["_id"], "output": f"o{i}", "modelUsed": "m"} for i in range(3)])
+    assert [log["output"] for log in created] == ["o0", "o1", "o2"]
+    with pytest.raises(BadRequestError) as bad:
+        sdk.create_logs([{"promptId": prompt["_id"], "output": "o", "modelUsed": "m", "score": 99}])
+    assert bad.value.details is not None and bad.value.details[0]["index"] == 0
+    assert len(sdk.get_logs_by_prompt(prompt["_id"])) == 3

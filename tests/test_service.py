@@ -184,6 +184,7 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("DELETE", "/prompts/{prompt_id}"),
         ("GET", "/search"),
         ("POST", "/logs"),
+        ("POST", "/logs/batch"),
         ("GET", "/logs"),
         ("DELETE", "/logs/{log_id}"),
         ("GET", "/health"),

@@ -188,6 +188,9 @@ class _BaseClient(Generic[HttpT]):
     def _delete_label(self, prompt_id: str, label: str) -> _Call[None]:
         return _Call("DELETE", _path("prompts", prompt_id) + _path("labels", label), _nothing)
 
+    def _create_logs(self, logs: list[Json]) -> _Call[list[Json]]:
+        return _Call("POST", "/logs/batch", lambda response: _json(response)["logs"], json={"logs": logs})
+
     def _list_logs(
         self,
         prompt_id: str | None,
@@ -375,6 +378,12 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Remove a label."""
         self._send(self._delete_label(prompt_id, label))
 
+    def create_logs(self, logs: list[Json]) -> list[Json]:
+        """Record up to 1,000 logs at once, all or none; each is a dict of the API's fields
+        (`promptId`, `output`, `modelUsed`, …). A bad item raises `BadRequestError` whose
+        `details` name its `index`."""
+        return self._send(self._create_logs(logs))
+
     def list_logs(
         self,
         *,
@@ -559,6 +568,12 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     async def delete_label(self, prompt_id: str, label: str) -> None:
         """Remove a label."""
         await self._send(self._delete_label(prompt_id, label))
+
+    async def create_logs(self, logs: list[Json]) -> list[Json]:
+        """Record up to 1,000 logs at once, all or none; each is a dict of the API's fields
+        (`promptId`, `output`, `modelUsed`, …). A bad item raises `BadRequestError` whose
+        `details` name its `index`."""
+        return await self._send(self._create_logs(logs))
 
     async def list_logs(
         self,

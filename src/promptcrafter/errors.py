@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from promptcrafter import messages
+
+# The most problems an error lists in `details`; `moreDetails` counts the rest.
+MAX_DETAILS = 20
 
 
 class ApiError(Exception):
@@ -12,13 +15,12 @@ class ApiError(Exception):
 
     status_code: ClassVar[int] = 400
 
-    def __init__(
-        self, message: str, *, details: list[dict[str, str]] | None = None, more_details: int = 0
-    ) -> None:
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, more_details: int = 0) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
-        self.more_details = more_details
+        # A body of a hundred thousand bad items still gets a short answer.
+        self.details = None if details is None else details[:MAX_DETAILS]
+        self.more_details = more_details + (len(details) - MAX_DETAILS if details and len(details) > MAX_DETAILS else 0)
 
     @property
     def headers(self) -> dict[str, str]:

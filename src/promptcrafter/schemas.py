@@ -151,6 +151,7 @@ _LOG: dict[str, Any] = {
     "outputTokens": 41,
     "costUsd": 0.00069,
 }
+_LOG_READ: dict[str, Any] = {"_id": _LOG_ID, **_LOG, "createdAt": "2026-11-29T12:03:41.207Z"}
 _TOO_SHORT: dict[str, Any] = {"field": "title", "message": "String should have at least 3 characters"}
 
 
@@ -291,12 +292,22 @@ class LogCreate(RequestBody):
         return data
 
 
+BATCH_MAX = 1000
+
+
+class LogBatch(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"logs": [_LOG, {**_LOG, "modelUsed": "claude"}]}]})
+
+    logs: list[LogCreate] = Field(min_length=1, max_length=BATCH_MAX, description="1 to 1,000 logs; all or none.")
+
+
 # Responses: used for the OpenAPI document; handlers render rows directly.
 
 
 class ErrorDetail(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_TOO_SHORT]})
 
+    index: int | None = Field(None, description="In a batch, the position of the item at fault (from 0).")
     field: str = Field(description="The field at fault (`tags.3` for an item of a list), or `body` for the whole body.")
     message: str
 
@@ -373,7 +384,7 @@ class PromptRead(BaseModel):
 class LogRead(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
-        json_schema_extra={"examples": [{"_id": _LOG_ID, **_LOG, "createdAt": "2026-11-29T12:03:41.207Z"}]},
+        json_schema_extra={"examples": [_LOG_READ]},
     )
 
     id: str = Field(alias="_id")
@@ -399,6 +410,12 @@ _VERSION_EXAMPLE: dict[str, Any] = {
     "createdAt": "2026-11-29T12:00:00.000Z",
 }
 
+
+
+class LogBatchRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"logs": [_LOG_READ]}]})
+
+    logs: list[LogRead]
 
 class VersionRead(BaseModel):
     """An immutable snapshot of a prompt's fields."""

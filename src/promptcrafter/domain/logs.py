@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from promptcrafter import messages
 from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Invalid, NotFound
@@ -21,21 +23,43 @@ def create(tx: Transaction, *, user_id: str, request: LogCreate) -> LogRecord:
     if version > prompt[1]:
         problem = {"field": "promptVersion", "message": messages.VERSION_NOT_FOUND}
         raise Invalid(messages.FIELDS_INVALID, details=[problem])
-    return logs.create(
-        tx,
-        owner_id=user_id,
-        prompt_id=request.prompt_id,
-        prompt_version=version,
-        output=request.output,
-        model_used=request.model_used,
-        notes=request.notes,
-        score=request.score,
-        input=request.input,
-        latency_ms=request.latency_ms,
-        input_tokens=request.input_tokens,
-        output_tokens=request.output_tokens,
-        cost_usd=request.cost_usd,
-    )
+    return logs.create(tx, owner_id=user_id, prompt_version=version, **_fields(request))
+
+
+def create_many(tx: Transaction, *, user_id: str, requests: list[LogCreate]) -> list[LogRecord]:
+    """Record up to 1,000 outputs at once, all or none: an item whose prompt is not the
+    user's, or whose version does not exist, is a 400 naming its index."""
+    prompts_found = prompts.owners_and_versions(tx, prompt_ids=[request.prompt_id for request in requests])
+    problems: list[dict[str, Any]] = []
+    logs_to_store = []
+    for index, request in enumerate(requests):
+        owner, current = prompts_found.get(request.prompt_id, (None, 0))
+        if owner != user_id:
+            problems.append({"index": index, "field": "promptId", "message": messages.LOG_PROMPT_INACCESSIBLE})
+            continue
+        version = current if request.prompt_version is None else request.prompt_version
+        if version > current:
+            problems.append({"index": index, "field": "promptVersion", "message": messages.VERSION_NOT_FOUND})
+        logs_to_store.append({**_fields(request), "prompt_version": version})
+    if problems:
+        raise Invalid(messages.FIELDS_INVALID, details=problems)
+    return logs.create_many(tx, owner_id=user_id, logs=logs_to_store)
+
+
+def _fields(request: LogCreate) -> dict[str, Any]:
+    """What `logs.create` stores of a request, by storage name (all but the version)."""
+    return {
+        "prompt_id": request.prompt_id,
+        "output": request.output,
+        "model_used": request.model_used,
+        "notes": request.notes,
+        "score": request.score,
+        "input": request.input,
+        "latency_ms": request.latency_ms,
+        "input_tokens": request.input_tokens,
+        "output_tokens": request.output_tokens,
+        "cost_usd": request.cost_usd,
+    }
 
 
 def checked_prompt_filter(values: list[str]) -> str:

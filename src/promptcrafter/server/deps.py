@@ -19,6 +19,7 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain.listing import LIMITED_PAGE_CHARACTERS, ListRequest, encode_cursor
 from promptcrafter.errors import (
+    MAX_DETAILS,
     Invalid,
     PayloadTooLarge,
     RequestTimeout,
@@ -222,7 +223,11 @@ Body = Annotated[bytes, Depends(read_body)]
 """A route's raw request body, read within the size and time limits."""
 
 
-MAX_DETAILS = 20
+def _detail(location: tuple[int | str, ...], message: str, items_of: str | None) -> dict[str, Any]:
+    index: dict[str, Any] = {}
+    if items_of is not None and len(location) > 1 and location[0] == items_of and isinstance(location[1], int):
+        index, location = {"index": location[1]}, location[2:]
+    return {**index, "field": (".".join(str(part) for part in location) or "body")[:200], "message": message[:200]}
 
 
 def parse_body_later(raw: bytes, model: type[Model], message: str) -> Model | Invalid:
@@ -234,11 +239,11 @@ def parse_body_later(raw: bytes, model: type[Model], message: str) -> Model | In
         return error
 
 
-def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
+def parse_body(raw: bytes, model: type[Model], message: str, *, items_of: str | None = None) -> Model:
     """The body validated against `model`; 400 with the endpoint's message otherwise.
 
-    At most MAX_DETAILS problems are listed (and `moreDetails` counts the rest), so a
-    body of a hundred thousand unknown keys gets a short answer.
+    A problem inside an item
+    of the list `items_of` names the item's `index` and its own `field`.
     """
     try:
         data = orjson.loads(raw)
@@ -250,11 +255,5 @@ def parse_body(raw: bytes, model: type[Model], message: str) -> Model:
         return model.model_validate(data)
     except ValidationError as error:
         problems = error.errors(include_url=False, include_input=False, include_context=False)
-        details = [
-            {
-                "field": (".".join(str(part) for part in item["loc"]) or "body")[:200],
-                "message": item["msg"][:200],
-            }
-            for item in problems[:MAX_DETAILS]
-        ]
+        details = [_detail(item["loc"], item["msg"], items_of) for item in problems[:MAX_DETAILS]]
         raise Invalid(message, details=details, more_details=len(problems) - len(details)) from None

@@ -138,10 +138,14 @@ NEXT_PAGE_LINK = {
 }
 
 
+_REFERRED: dict[str, Any] = {}
+
+
 def body(model: type[BaseModel]) -> dict[str, Any]:
     """`openapi_extra` for a route that reads its JSON body itself (to order its checks)."""
     schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-    schema.pop("$defs", None)
+    # The models it refers to (a batch's items) go to the document's components.
+    _REFERRED.update(schema.pop("$defs", {}))
     return {
         "requestBody": {
             "required": True,
@@ -166,6 +170,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     document["security"] = [{"bearerAuth": []}]
     for name in ("HTTPValidationError", "ValidationError"):
         components.get("schemas", {}).pop(name, None)
+    for name, schema in _REFERRED.items():
+        components.setdefault("schemas", {}).setdefault(name, schema)
     for path_item in document["paths"].values():
         for operation in path_item.values():
             operation.get("responses", {}).pop("422", None)

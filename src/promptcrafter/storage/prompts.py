@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, TypedDict
 
 import orjson
@@ -173,6 +174,26 @@ def owner_and_version(tx: Transaction, *, prompt_id: str) -> tuple[str, int] | N
     """The prompt's owner and current version, or None when there is no such prompt."""
     row = tx.first(_OWNER_AND_VERSION, prompt_id=prompt_id)
     return None if row is None else (row["owner_id"], row["version"])
+
+
+# Lookups of many prompts bind one parameter per id; padding the ids to one of a few sizes
+# keeps the number of distinct statements small.
+_ID_BATCHES = (1, 8, 64, 512, 1000)
+
+
+@functools.cache
+def _owners_and_versions(count: int) -> Statement:
+    ids: list[BindParameter[str]] = [bindparam(f"id_{index}") for index in range(count)]
+    return Statement(select(prompts.c.id, prompts.c.owner_id, prompts.c.version).where(prompts.c.id.in_(ids)))
+
+
+def owners_and_versions(tx: Transaction, *, prompt_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """The owner and current version of each of these prompts that exists (at most 1,000 ids)."""
+    distinct = list(dict.fromkeys(prompt_ids))
+    size = next(size for size in _ID_BATCHES if size >= len(distinct))
+    padded = distinct + distinct[-1:] * (size - len(distinct))
+    rows = tx.all(_owners_and_versions(size), **{f"id_{index}": value for index, value in enumerate(padded)})
+    return {row["id"]: (row["owner_id"], row["version"]) for row in rows}
 
 
 def update_fields(

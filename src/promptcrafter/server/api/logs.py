@@ -10,7 +10,7 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain import listing
 from promptcrafter.domain import logs as rules
-from promptcrafter.schemas import LogCreate, LogRead
+from promptcrafter.schemas import LogBatch, LogBatchRead, LogCreate, LogRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
 from promptcrafter.server.openapi import TEXTS, body, errors, paging, parameter, parameters
@@ -36,6 +36,21 @@ async def create_log(caller: Authenticated, raw: Body) -> Response:
     request = parse_body(raw, LogCreate, messages.FIELDS_INVALID)
     log = await caller.write(rules.create, user_id=caller.user_id, request=request)
     return JSONResponse(shapes.log(log), status_code=201)
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    response_model=LogBatchRead,
+    responses=errors(401, 413, 415, saying={400: messages.FIELDS_INVALID}),
+    openapi_extra=body(LogBatch),
+)
+async def create_logs(caller: Authenticated, raw: Body) -> Response:
+    """Record up to 1,000 outputs in one request, all or none: a bad item is a 400 whose
+    `details` name its `index` and `field`, and nothing is stored."""
+    request = parse_body(raw, LogBatch, messages.FIELDS_INVALID, items_of="logs")
+    created = await caller.write(rules.create_many, user_id=caller.user_id, requests=request.logs)
+    return JSONResponse({"logs": [shapes.log(log) for log in created]}, status_code=201)
 
 
 @router.get(
