@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -592,3 +593,13 @@ def test_create_logs_stores_a_batch_all_or_none(sdk: PromptCrafterClient, prompt
         sdk.create_logs([{"promptId": prompt["_id"], "output": "o", "modelUsed": "m", "score": 99}])
     assert bad.value.details is not None and bad.value.details[0]["index"] == 0
     assert len(sdk.get_logs_by_prompt(prompt["_id"])) == 3
+
+
+def test_export_logs_and_prompts(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    created = sdk.create_log(prompt["_id"], "=SUM(A1)", "gpt-4o", score=7)
+    lines = sdk.export_logs().decode().splitlines()
+    assert [json.loads(line) for line in lines] == [created]
+    table = sdk.export_logs("csv", prompt_id=prompt["_id"]).decode()
+    assert "'=SUM(A1)" in table
+    [exported] = [json.loads(line) for line in sdk.export_prompts().decode().splitlines()]
+    assert exported["_id"] == prompt["_id"] and [v["version"] for v in exported["versions"]] == [1]

@@ -185,6 +185,8 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("GET", "/search"),
         ("POST", "/logs"),
         ("POST", "/logs/batch"),
+        ("GET", "/logs/export"),
+        ("GET", "/prompts/export"),
         ("GET", "/logs"),
         ("DELETE", "/logs/{log_id}"),
         ("GET", "/health"),

@@ -191,6 +191,13 @@ class _BaseClient(Generic[HttpT]):
     def _create_logs(self, logs: list[Json]) -> _Call[list[Json]]:
         return _Call("POST", "/logs/batch", lambda response: _json(response)["logs"], json={"logs": logs})
 
+    def _export_logs(self, format: str, prompt_id: str | None, model_used: list[str] | None) -> _Call[bytes]:
+        params = _given(format=format, promptId=prompt_id, modelUsed=model_used)
+        return _Call("GET", "/logs/export", lambda response: response.content, params=params)
+
+    def _export_prompts(self) -> _Call[bytes]:
+        return _Call("GET", "/prompts/export", lambda response: response.content, params={"format": "jsonl"})
+
     def _list_logs(
         self,
         prompt_id: str | None,
@@ -384,6 +391,16 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         `details` name its `index`."""
         return self._send(self._create_logs(logs))
 
+    def export_logs(
+        self, format: str = "jsonl", *, prompt_id: str | None = None, model_used: list[str] | None = None
+    ) -> bytes:
+        """Your logs (or one prompt's, or some models') as a JSON Lines or CSV file's bytes."""
+        return self._send(self._export_logs(format, prompt_id, model_used))
+
+    def export_prompts(self) -> bytes:
+        """Your prompts as JSON Lines, each with all its versions and their labels."""
+        return self._send(self._export_prompts())
+
     def list_logs(
         self,
         *,
@@ -574,6 +591,16 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         (`promptId`, `output`, `modelUsed`, …). A bad item raises `BadRequestError` whose
         `details` name its `index`."""
         return await self._send(self._create_logs(logs))
+
+    async def export_logs(
+        self, format: str = "jsonl", *, prompt_id: str | None = None, model_used: list[str] | None = None
+    ) -> bytes:
+        """Your logs (or one prompt's, or some models') as a JSON Lines or CSV file's bytes."""
+        return await self._send(self._export_logs(format, prompt_id, model_used))
+
+    async def export_prompts(self) -> bytes:
+        """Your prompts as JSON Lines, each with all its versions and their labels."""
+        return await self._send(self._export_prompts())
 
     async def list_logs(
         self,

@@ -54,3 +54,22 @@ def json_page(records: Sequence[Any], shape: Callable[[Any], Any], next_page: st
     more follow."""
     headers = {} if next_page is None else {"Link": f'<{next_page}>; rel="next"'}
     return Response(b"[" + _joined(records, shape) + b"]", media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+async def download(
+    chunks: AsyncIterator[bytes], *, filename: str, media_type: str
+) -> Response:
+    """A streamed file to save (`Content-Disposition: attachment`).
+
+    The first chunk is made before the response starts, so a failing first query still
+    gets a proper error status.
+    """
+    first = await anext(chunks, b"")
+
+    async def body() -> AsyncIterator[bytes]:
+        yield first
+        async for chunk in chunks:
+            yield chunk
+
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(body(), media_type=media_type, headers=headers)
