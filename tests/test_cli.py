@@ -711,3 +711,9 @@ def test_logs_list_filters_sorts_and_pages(prompt_id: str) -> None:
     last = run_json("logs", "list", "--sort", "score", "--limit", "2", "--cursor", cursor)
     assert [log["score"] for log in last] == [9]
     assert run("logs", "list", "--limit", "0").exit_code == 2
+
+
+def test_search_logs_finds_outputs(prompt_id: str) -> None:
+    log = run_json("logs", "add", "--prompt", prompt_id, "--model", "m", input="Ein Straßenname")
+    assert run_json("search", "STRASSE", "--logs") == [log]
+    assert log["_id"] in run("search", "strasse", "--logs").stdout

@@ -36,11 +36,11 @@ def test_migrations_downgrade_to_empty_and_upgrade_again(database_url: str) -> N
 
 
 def is_search_index(difference: tuple[Any, ...]) -> bool:
-    """The trigram search index (FTS5 tables on SQLite, a GIN index on PostgreSQL) is written
-    in each store's own SQL by the migration, so `tables.py` does not describe it."""
+    """The trigram search indexes (FTS5 tables on SQLite, GIN indexes on PostgreSQL) are written
+    in each store's own SQL by the migrations, so `tables.py` does not describe them."""
     kind, item = difference[0], difference[1]
-    return (kind == "remove_table" and item.name.startswith("prompts_search")) or (
-        kind == "remove_index" and item.name == "ix_prompts_search"
+    return (kind == "remove_table" and item.name.startswith(("prompts_search", "log_search_fts"))) or (
+        kind == "remove_index" and item.name in ("ix_prompts_search", "ix_log_search_text")
     )
 
 
@@ -125,6 +125,8 @@ def test_upgrading_a_database_of_the_first_release_keeps_its_data_as_version_1(d
                 ("log_1", 1, None),
                 ("log_2", 1, None),
             ]
+            searchable = text("SELECT log_id, owner_id, search_folded FROM log_search ORDER BY log_id")
+            assert connection.execute(searchable).all() == [("log_1", "user_1", "out\n"), ("log_2", "user_1", "out\nn")]
 
         downgrade(database, "0001")
         assert first_release_rows(database) == before

@@ -603,3 +603,9 @@ def test_export_logs_and_prompts(sdk: PromptCrafterClient, prompt: dict[str, Any
     assert "'=SUM(A1)" in table
     [exported] = [json.loads(line) for line in sdk.export_prompts().decode().splitlines()]
     assert exported["_id"] == prompt["_id"] and [v["version"] for v in exported["versions"]] == [1]
+
+
+def test_search_logs_finds_outputs_and_notes(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    found = sdk.create_log(prompt["_id"], "plain", "m", notes="Needs a CITATION")
+    sdk.create_log(prompt["_id"], "other", "m")
+    assert sdk.search_logs("citation") == [found]

@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import User, store_prompts, stored_prompt
+from helpers import User, store_logs, store_prompts, stored_log, stored_prompt
 from promptcrafter.config import Settings
 from promptcrafter.storage.search import INDEXED_SEARCH_THRESHOLD
 
@@ -184,3 +184,73 @@ def test_long_results_keep_their_ranking_across_pages(client: TestClient, user: 
     in_tags = [add(client, user, f"Tagged {i}", body, tags=["needles"]) for i in range(25)]
     found = search(client, user, "needle")
     assert found == [*reversed(in_title), *reversed(in_tags), *reversed(in_content)]
+
+
+# Search over outputs and notes (EVALUATION.md §7)
+
+
+def add_log(client: TestClient, user: User, prompt_id: str, output: str, notes: str | None = None) -> str:
+    body = {"promptId": prompt_id, "output": output, "modelUsed": "m", "notes": notes}
+    response = client.post("/logs", json=body, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["_id"])
+
+
+def search_logs(client: TestClient, user: User, query: str) -> list[str]:
+    response = client.get("/search", params={"q": query, "in": "logs"}, headers=user.headers)
+    assert response.status_code == 200, response.text
+    return [log["_id"] for log in response.json()]
+
+
+@pytest.mark.parametrize(
+    ("output", "query"),
+    [
+        ("The café is OPEN", "CAFÉ open"),
+        ("Straße gesperrt", "STRASSE"),
+        ("今日は晴れです", "晴れ"),
+        ("مرحبا بالعالم", "بالعالم"),
+        ("Résumé rédigé", "rédigé résumé"),
+        ("ok", "k"),
+    ],
+)
+def test_log_search_finds_outputs_in_any_script(client: TestClient, user: User, output: str, query: str) -> None:
+    prompt_id = add(client, user, "Any prompt")
+    found = add_log(client, user, prompt_id, output)
+    add_log(client, user, prompt_id, "something else entirely")
+    assert search_logs(client, user, query) == [found]
+
+
+def test_log_search_reads_notes_too_newest_first_and_only_the_callers(
+    client: TestClient, user: User, other_user: User
+) -> None:
+    mine = add(client, user, "Mine")
+    theirs = add(client, other_user, "Theirs")
+    older = add_log(client, user, mine, "first answer", notes="needs a citation")
+    newer = add_log(client, user, mine, "a citation was added")
+    add_log(client, other_user, theirs, "citation in someone else's log")
+    assert search_logs(client, user, "citation") == [newer, older]
+    assert search_logs(client, user, "citation first") == [older]
+    client.delete(f"/logs/{newer}", headers=user.headers)
+    assert search_logs(client, user, "citation") == [older]
+    client.delete(f"/prompts/{mine}", headers=user.headers)
+    assert search_logs(client, user, "citation") == []
+
+
+def test_log_search_through_the_index_for_owners_with_many_logs(
+    client: TestClient, settings: Settings, user: User
+) -> None:
+    prompt_id = add(client, user, "Bulk")
+    rows = [stored_log(prompt_id, user.id, i, output=f"filler {i}") for i in range(INDEXED_SEARCH_THRESHOLD + 10)]
+    store_logs(settings.database_url, rows)
+    hit = add_log(client, user, prompt_id, "A rare Ünicode needle")
+    assert search_logs(client, user, "ünicode needle") == [hit]
+    assert search_logs(client, user, "filler 1999") == [rows[1999]["id"]]
+    pages = client.get("/search?q=filler&in=logs&limit=900", headers=user.headers)
+    assert len(pages.json()) == 900 and 'rel="next"' in pages.headers["link"]
+
+
+@pytest.mark.parametrize("value", ["outputs", "", "logs&in=prompts"])
+def test_search_in_must_be_prompts_or_logs(client: TestClient, user: User, value: str) -> None:
+    response = client.get(f"/search?q=x&in={value}", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["details"][0]["field"] == "in"

@@ -141,6 +141,9 @@ class _BaseClient(Generic[HttpT]):
     def _search_prompts(self, query: str) -> _Call[list[Json]]:
         return _Call("GET", "/search", _json, params={"q": query})
 
+    def _search_logs(self, query: str) -> _Call[list[Json]]:
+        return _Call("GET", "/search", _json, params={"q": query, "in": "logs"})
+
     def _create_log(
         self,
         prompt_id: str,
@@ -401,6 +404,10 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Your prompts as JSON Lines, each with all its versions and their labels."""
         return self._send(self._export_prompts())
 
+    def search_logs(self, query: str) -> list[Json]:
+        """Your logs whose output or notes contain every term of `query`, newest first."""
+        return self._send(self._search_logs(query))
+
     def list_logs(
         self,
         *,
@@ -601,6 +608,10 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     async def export_prompts(self) -> bytes:
         """Your prompts as JSON Lines, each with all its versions and their labels."""
         return await self._send(self._export_prompts())
+
+    async def search_logs(self, query: str) -> list[Json]:
+        """Your logs whose output or notes contain every term of `query`, newest first."""
+        return await self._send(self._search_logs(query))
 
     async def list_logs(
         self,

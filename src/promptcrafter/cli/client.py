@@ -178,13 +178,15 @@ def whoami(url: UrlOption = None, as_json: JsonOption = False) -> None:
 
 def search(
     query: Annotated[list[str], typer.Argument(help="Terms that must all occur (any case).")],
+    logs: Annotated[bool, typer.Option("--logs", help="Search your logs' outputs and notes instead.")] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Find your prompts whose title, content or tags contain every term."""
+    """Find your prompts whose title, content or tags contain every term (or, with --logs,
+    your logs whose output or notes do)."""
     with _session(url) as client:
-        found = client.search_prompts(" ".join(query))
-    _emit(found, as_json, _prompts_table)
+        found = client.search_logs(" ".join(query)) if logs else client.search_prompts(" ".join(query))
+    _emit(found, as_json, (lambda rows: _logs_table(rows, with_prompt=False)) if logs else _prompts_table)
 
 
 @prompts_app.command("list")

@@ -18,3 +18,13 @@ def terms_of(values: list[str]) -> list[str]:
     if len(terms) > MAX_TERMS:
         raise Invalid(messages.SEARCH_TOO_MANY_TERMS)
     return terms
+
+
+def searched_collection(values: list[str]) -> str:
+    """The `in` parameter: what to search, `prompts` unless `logs`."""
+    if not values:
+        return "prompts"
+    if len(values) > 1 or values[0] not in ("prompts", "logs"):
+        problem = {"field": "in", "message": "Use prompts or logs."}
+        raise Invalid(messages.BAD_PARAMETERS, details=[problem])
+    return values[0]

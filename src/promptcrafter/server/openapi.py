@@ -216,6 +216,8 @@ def _example(schema: dict[str, Any], schemas: dict[str, Any]) -> Any:
         schema = schemas[schema["$ref"].rpartition("/")[2]]
     if schema.get("examples"):
         return schema["examples"][0]
+    if schema.get("anyOf"):
+        return _example(schema["anyOf"][0], schemas)
     if schema.get("type") == "array":
         item = _example(schema["items"], schemas)
         return None if item is None else [item]

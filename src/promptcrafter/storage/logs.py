@@ -12,7 +12,7 @@ from promptcrafter import messages
 from promptcrafter.errors import NotFound
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
 from promptcrafter.storage.statements import Record, Statement
-from promptcrafter.storage.tables import logs
+from promptcrafter.storage.tables import log_search, logs
 from promptcrafter.storage.transaction import Transaction, is_integrity_error
 from promptcrafter.storage.values import new_id, now_ms
 
@@ -35,6 +35,14 @@ COLUMNS = (
 _INSERT = Statement(
     insert(logs).values(
         {column.name: bindparam(column.name) for column in (*COLUMNS, logs.c.owner_id, logs.c.input_hash)}
+    )
+)
+_INSERT_SEARCH = Statement(
+    insert(log_search).values(
+        log_id=bindparam("id"),
+        owner_id=bindparam("owner_id"),
+        created_at=bindparam("created_at"),
+        search_folded=bindparam("search_folded"),
     )
 )
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
@@ -119,6 +127,7 @@ def create(
     )
     try:
         tx.run(_INSERT, **row)
+        tx.run(_INSERT_SEARCH, **row)
     except Exception as error:
         if is_integrity_error(error):
             # The prompt was deleted between the ownership check and this insert.
@@ -135,6 +144,7 @@ def create_many(tx: Transaction, *, owner_id: str, logs: list[dict[str, Any]]) -
     ]
     try:
         tx.run_many(_INSERT, rows)
+        tx.run_many(_INSERT_SEARCH, rows)
     except Exception as error:
         if is_integrity_error(error):
             raise NotFound(messages.LOG_PROMPT_INACCESSIBLE) from None
@@ -145,7 +155,9 @@ def create_many(tx: Transaction, *, owner_id: str, logs: list[dict[str, Any]]) -
 def insert_many(tx: Transaction, *, rows: list[dict[str, Any]]) -> None:
     """Store logs that already have ids, owners and timestamps (imports, benchmarks), in bulk;
     fields left out are null, and the version 1."""
-    tx.run_many(_INSERT, [_stored({**_OPTIONAL, **row}) for row in rows])
+    stored = [_stored({**_OPTIONAL, **row}) for row in rows]
+    tx.run_many(_INSERT, stored)
+    tx.run_many(_INSERT_SEARCH, stored)
 
 
 _OPTIONAL: dict[str, Any] = {
@@ -164,7 +176,13 @@ def _stored(log: dict[str, Any]) -> dict[str, Any]:
     if log["input"] is not None:
         row["input"] = orjson.dumps(log["input"], option=orjson.OPT_SORT_KEYS).decode()
     row["input_hash"] = None if row["input"] is None else hashlib.sha256(row["input"].encode()).hexdigest()
+    row["search_folded"] = search_text(log["output"], log["notes"])
     return row
+
+
+def search_text(output: str, notes: str | None) -> str:
+    """What search reads of a log: its output and notes, case-folded, a line apart."""
+    return f"{output.casefold()}\n{(notes or '').casefold()}"
 
 
 def owner_of(tx: Transaction, *, log_id: str) -> str | None:

@@ -28,12 +28,14 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
 )
 
+from promptcrafter.storage import logs as log_store
 from promptcrafter.storage import prompts as prompt_store
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Page, PageQuery, bad_key
 from promptcrafter.storage.statements import Statement, escape_like
-from promptcrafter.storage.tables import prompts
+from promptcrafter.storage.tables import log_search, logs, prompts
 from promptcrafter.storage.transaction import Transaction
 
 TRIGRAM = 3
@@ -43,6 +45,12 @@ MAX_TERMS = 32
 
 # Above this many prompts, an owner's search goes through the trigram index.
 INDEXED_SEARCH_THRESHOLD = 2_000
+_HAS_MANY_LOGS = Statement(
+    select(log_search.c.seq)
+    .where(log_search.c.owner_id == bindparam("owner_id"))
+    .limit(1)
+    .offset(INDEXED_SEARCH_THRESHOLD)
+)
 _HAS_MANY_PROMPTS = Statement(
     select(prompts.c.seq)
     .where(prompts.c.owner_id == bindparam("owner_id"))
@@ -51,7 +59,8 @@ _HAS_MANY_PROMPTS = Statement(
 )
 
 # A page's key: whether the trigram index is used, then the last row's sort key.
-_KEY_TYPES = (bool, int, int, str)
+_PROMPT_KEY = (bool, int, int, str)
+_LOG_KEY = (bool, int, str)
 
 
 def page(
@@ -64,27 +73,96 @@ def page(
     characters: int = PAGE_CHARACTERS,
 ) -> Page:
     """One page of the owner's prompts containing every term: best group first, then newest."""
-    if after is not None and not _is_key(after):
+    if after is not None and not _is_key(after, _PROMPT_KEY):
         raise bad_key()
-    folded = [term.casefold() for term in terms]
-    long_terms = [term for term in folded if len(term) >= TRIGRAM]
-    params: dict[str, Any] = {"owner_id": owner_id}
-    for index, term in enumerate(folded):
-        params[f"term_{index}"] = term
-        params[f"pattern_{index}"] = "%" + escape_like(term) + "%"
+    params, long_terms = _term_params(terms, owner_id)
     if after is None:
         use_trigram_index = bool(long_terms) and tx.scalar(_HAS_MANY_PROMPTS, owner_id=owner_id) is not None
     else:
         use_trigram_index, params["after_group"], params["after_updated_at"], params["after_id"] = after
     if use_trigram_index and tx.dialect_name == "sqlite":
-        params["phrases"] = " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
-    query = _query(tx.dialect_name, len(folded), use_trigram_index, after is not None)
+        params["phrases"] = _phrases(long_terms)
+    query = _query(tx.dialect_name, len(terms), use_trigram_index, after is not None)
     rows, more = query.rows(tx, page_size=size, page_characters=characters, **params)
     next_key = None
     if more and rows:
         last = rows[-1]
         next_key = [use_trigram_index, last["search_group"], last["updated_at"], last["id"]]
     return [prompt_store.record(row) for row in rows], next_key
+
+
+def log_page(
+    tx: Transaction,
+    *,
+    owner_id: str,
+    terms: list[str],
+    after: Any,
+    size: int = PAGE_SIZE,
+    characters: int = PAGE_CHARACTERS,
+) -> Page:
+    """One page of the owner's logs whose output or notes contain every term, newest first."""
+    if after is not None and not _is_key(after, _LOG_KEY):
+        raise bad_key()
+    params, long_terms = _term_params(terms, owner_id)
+    if after is None:
+        use_trigram_index = bool(long_terms) and tx.scalar(_HAS_MANY_LOGS, owner_id=owner_id) is not None
+    else:
+        use_trigram_index, params["after_created_at"], params["after_id"] = after
+    if use_trigram_index and tx.dialect_name == "sqlite":
+        params["phrases"] = _phrases(long_terms)
+    query = _log_query(tx.dialect_name, len(terms), use_trigram_index, after is not None)
+    rows, more = query.rows(tx, page_size=size, page_characters=characters, **params)
+    next_key = [use_trigram_index, rows[-1]["created_at"], rows[-1]["id"]] if more and rows else None
+    return [log_store.record(row) for row in rows], next_key
+
+
+def _term_params(terms: list[str], owner_id: str) -> tuple[dict[str, Any], list[str]]:
+    """The statement's parameters for these terms (each case-folded, and as a LIKE pattern),
+    and the terms long enough for the trigram index."""
+    folded = [term.casefold() for term in terms]
+    params: dict[str, Any] = {"owner_id": owner_id}
+    for index, term in enumerate(folded):
+        params[f"term_{index}"] = term
+        params[f"pattern_{index}"] = "%" + escape_like(term) + "%"
+    return params, [term for term in folded if len(term) >= TRIGRAM]
+
+
+def _phrases(long_terms: list[str]) -> str:
+    """An FTS5 query matching every term as a phrase (so its own syntax is plain text)."""
+    return " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
+
+
+def _contains(dialect: str) -> Any:
+    """`contains(column, term)`: the term (a bound parameter) occurs in the column."""
+    if dialect == "sqlite":
+        return lambda column, term: func.instr(column, term) > 0
+    return lambda column, term: func.strpos(column, term) > 0
+
+
+@lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)
+def _log_query(dialect: str, term_count: int, use_trigram_index: bool, following: bool) -> PageQuery:
+    """The log search query for a number of terms; built once per shape."""
+    contains = _contains(dialect)
+    searched = log_search.c.search_folded
+    conditions: list[ColumnElement[bool]] = [log_search.c.owner_id == bindparam("owner_id")]
+    if use_trigram_index and dialect == "sqlite":
+        matching: Select[Any] = select(literal_column("rowid")).select_from(table("log_search_fts"))
+        conditions.append(log_search.c.seq.in_(matching.where(text("log_search_fts MATCH :phrases"))))
+    if use_trigram_index and dialect == "postgresql":
+        conditions += [searched.like(bindparam(f"pattern_{i}")) for i in range(term_count)]
+    else:
+        conditions += [contains(searched, bindparam(f"term_{i}")) for i in range(term_count)]
+    if following:
+        after = tuple_(bindparam("after_created_at"), bindparam("after_id"))
+        conditions.append(tuple_(log_search.c.created_at, log_search.c.log_id) < after)
+    found = (
+        select(*log_store.COLUMNS)
+        .select_from(log_search.join(logs, logs.c.id == log_search.c.log_id))
+        .where(and_(*conditions))
+        .order_by(log_search.c.created_at.desc(), log_search.c.log_id.desc())
+        .limit(bindparam("page_size"))
+    )
+    return PageQuery(found, (logs.c.output, logs.c.notes), [("created_at", True), ("id", True)])
 
 
 @lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)
@@ -143,9 +221,9 @@ def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bo
     return PageQuery(ranked, texts, [("search_group", False), ("updated_at", True), ("id", True)])
 
 
-def _is_key(key: Any) -> bool:
+def _is_key(key: Any, types: tuple[type, ...]) -> bool:
     return (
-        isinstance(key, list)
-        and len(key) == len(_KEY_TYPES)
-        and all(type(value) is expected for value, expected in zip(key, _KEY_TYPES, strict=True))
+        isinstance(key, list | tuple)
+        and len(key) == len(types)
+        and all(type(value) is expected for value, expected in zip(key, types, strict=True))
     )

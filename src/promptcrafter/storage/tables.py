@@ -105,6 +105,19 @@ logs = Table(
     Column("cost_usd", Float, nullable=True),
 )
 
+# Each log's output and notes, case-folded, for search; the migrations add a trigram index
+# over `search_folded` (SQLite FTS5, PostgreSQL pg_trgm). Logs never change, so rows are only
+# added and (with their log) deleted.
+log_search = Table(
+    "log_search",
+    metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("log_id", String(64), ForeignKey("logs.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("owner_id", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("search_folded", Text, nullable=False),
+)
+
 login_failures = Table(
     "login_failures",
     metadata,
@@ -131,3 +144,4 @@ Index("ix_logs_owner_model", logs.c.owner_id, logs.c.model_used, logs.c.created_
 Index("ix_prompts_owner_updated", prompts.c.owner_id, prompts.c.updated_at, prompts.c.id)
 Index("ix_prompts_owner_title", prompts.c.owner_id, prompts.c.title_folded, prompts.c.id)
 Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)
+Index("ix_log_search_owner_created", log_search.c.owner_id, log_search.c.created_at, log_search.c.log_id)
