@@ -132,7 +132,7 @@ class SortedList:
         tx: Transaction,
         *,
         filters: Mapping[str, Any],
-        order: str,
+        order: str = "createdAt",
         after: Any,
         size: int = PAGE_SIZE,
         characters: int = PAGE_CHARACTERS,

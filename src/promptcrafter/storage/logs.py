@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, delete, insert, select
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
-from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
+from promptcrafter.storage.keyset import Filter, Phase, SortedList
 from promptcrafter.storage.statements import Record, Statement
 from promptcrafter.storage.tables import log_search, logs
 from promptcrafter.storage.transaction import Transaction, is_integrity_error
@@ -222,18 +222,6 @@ ORDERS: dict[str, tuple[Phase, ...]] = {
         Phase(_NEWEST_LAST, descending=True, where=_UNSCORED),
     ),
 }
-_LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
-
-
-def page(
-    tx: Transaction,
-    *,
-    filters: dict[str, Any],
-    order: str = "createdAt",
-    after: Any,
-    size: int = PAGE_SIZE,
-    characters: int = PAGE_CHARACTERS,
-) -> Page:
-    """One page of the logs that pass `filters` (FILTERS; `owner_id` or `prompt_id` among
-    them), in one of ORDERS, after the key `after`."""
-    return _LIST.page(tx, filters=filters, order=order, after=after, size=size, characters=characters)
+# One page of the logs that pass `filters` (FILTERS; `owner_id` or `prompt_id` among them),
+# in one of ORDERS, after the key `after`: `page(tx, filters=…, order=…, after=…)`.
+page = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS).page
