@@ -67,6 +67,19 @@ class PageQuery:
                     return rows, True
         return rows, len(rows) == page_size
 
+    def plan(self, tx: Transaction, **params: Any) -> list[str]:
+        """The database's plan for this page's statement, one line per step."""
+        statement = self._counting if tx.dialect_name == "postgresql" else self._reading
+        return _plan(tx, statement, params)
+
+
+def _plan(tx: Transaction, statement: Statement, params: dict[str, Any]) -> list[str]:
+    compiled = statement.compiled(tx.dialect)
+    explain = "EXPLAIN QUERY PLAN " if tx.dialect_name == "sqlite" else "EXPLAIN "
+    with closing(tx.connection.cursor()) as cursor:
+        cursor.execute(explain + compiled.sql, compiled.parameters(params))
+        return [str(row[-1]) for row in cursor.fetchall()]
+
 
 def _counting_characters(
     query: Select[Any], texts: Sequence[Column[Any]], order: Sequence[tuple[str, bool]]
@@ -143,17 +156,7 @@ class SortedList:
         A filter's value is bound as the parameter of its name; a list binds `name_0`,
         `name_1`…; `True` is a filter without a value (such as `scored`).
         """
-        params: dict[str, Any] = {}
-        shape = []
-        for name, value in sorted(filters.items()):
-            if isinstance(value, list):
-                params.update({f"{name}_{index}": item for index, item in enumerate(value)})
-                shape.append((name, len(value)))
-            elif value is True:
-                shape.append((name, 0))
-            else:
-                params[name] = value
-                shape.append((name, 1))
+        params, shape = _bound(filters)
         phases = self._orders[order]
         phase, last = _checked_key(phases, after)
         records: list[Any] = []
@@ -168,6 +171,18 @@ class SortedList:
             if len(records) >= size and phase < len(phases):
                 return records, (phase, None)
         return records, None
+
+    def plan(
+        self, tx: Transaction, *, filters: Mapping[str, Any], order: str = "createdAt", following: bool
+    ) -> list[str]:
+        """How the database would read the first phase of a page (its EXPLAIN), for checking that
+        every list is served by an index."""
+        params, shape = _bound(filters)
+        query = self._query(order, 0, tuple(shape), following)
+        if following:
+            keys = self._orders[order][0].keys
+            params.update({f"after_{index}": _SAMPLE[key.type.python_type] for index, key in enumerate(keys)})
+        return query.plan(tx, page_size=100, page_characters=PAGE_CHARACTERS, **params)
 
     def _build(self, order: str, phase_index: int, shape: tuple[tuple[str, int], ...], following: bool) -> PageQuery:
         phase = self._orders[order][phase_index]
@@ -187,6 +202,26 @@ class SortedList:
             .limit(bindparam("page_size"))
         )
         return PageQuery(query, self._texts, [(key.name, phase.descending) for key in phase.keys])
+
+
+def _bound(filters: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """The filters' parameters, and their shape: each filter's name and number of values."""
+    params: dict[str, Any] = {}
+    shape = []
+    for name, value in sorted(filters.items()):
+        if isinstance(value, list):
+            params.update({f"{name}_{index}": item for index, item in enumerate(value)})
+            shape.append((name, len(value)))
+        elif value is True:
+            shape.append((name, 0))
+        else:
+            params[name] = value
+            shape.append((name, 1))
+    return params, shape
+
+
+# Stand-ins for the last row's key when asking for a plan.
+_SAMPLE: dict[type, Any] = {int: 0, float: 0.0, str: ""}
 
 
 def _checked_key(phases: Sequence[Phase], after: Any) -> tuple[int, list[Any] | None]:

@@ -222,6 +222,7 @@ ORDERS: dict[str, tuple[Phase, ...]] = {
         Phase(_NEWEST_LAST, descending=True, where=_UNSCORED),
     ),
 }
+LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
 # One page of the logs that pass `filters` (FILTERS; `owner_id` or `prompt_id` among them),
 # in one of ORDERS, after the key `after`: `page(tx, filters=…, order=…, after=…)`.
-page = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS).page
+page = LIST.page

@@ -250,7 +250,7 @@ ORDERS: dict[str, tuple[Phase, ...]] = {
     "-updatedAt": (Phase(_UPDATED, descending=True),),
     "title": (Phase((prompts.c.title_folded, prompts.c.id)),),
 }
-_LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
+LIST = SortedList(COLUMNS, _TEXTS, record, FILTERS, ORDERS)
 
 
 def page(
@@ -266,4 +266,4 @@ def page(
     in one of ORDERS, after the key `after`. `tag` is a list of tags, matched regardless of case."""
     if "tag" in filters:
         filters = {**filters, "tag": [f"%\n{escape_like(tag.casefold())}\n%" for tag in filters["tag"]]}
-    return _LIST.page(tx, filters=filters, order=order, after=after, size=size, characters=characters)
+    return LIST.page(tx, filters=filters, order=order, after=after, size=size, characters=characters)
