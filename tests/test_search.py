@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from helpers import User, store_logs, store_prompts, stored_log, stored_prompt
 from promptcrafter.config import Settings
+from promptcrafter.storage import search as search_store
 from promptcrafter.storage.search import INDEXED_SEARCH_THRESHOLD
 
 
@@ -254,3 +255,26 @@ def test_search_in_must_be_prompts_or_logs(client: TestClient, user: User, value
     response = client.get(f"/search?q=x&in={value}", headers=user.headers)
     assert response.status_code == 400
     assert response.json()["details"][0]["field"] == "in"
+
+
+def test_log_search_pages_stay_whole_whichever_way_each_is_read(
+    client: TestClient, settings: Settings, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Big owners' pages come from their newest logs or from the index; paging through either
+    way lists every match once, newest first."""
+    monkeypatch.setattr(search_store, "RECENT_LOGS", 100)
+    prompt_id = add(client, user, "Bulk")
+    rows = [
+        stored_log(prompt_id, user.id, i, output=f"needle {i}" if i % 3 == 0 else f"hay {i}")
+        for i in range(INDEXED_SEARCH_THRESHOLD + 100)
+    ]
+    store_logs(settings.database_url, rows)
+    expected = [row["id"] for row in reversed(rows) if row["output"].startswith("needle")]
+    found: list[str] = []
+    path: str | None = "/search?q=needle&in=logs&limit=50"
+    while path is not None:
+        response = client.get(path, headers=user.headers)
+        found += [log["_id"] for log in response.json()]
+        path = response.links.get("next", {}).get("url")
+    assert found == expected
+    assert search_logs(client, user, "needle 2049") == [rows[2049]["id"]]

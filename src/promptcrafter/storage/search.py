@@ -60,7 +60,9 @@ _HAS_MANY_PROMPTS = Statement(
 
 # A page's key: whether the trigram index is used, then the last row's sort key.
 _PROMPT_KEY = (bool, int, int, str)
-_LOG_KEY = (bool, int, str)
+_LOG_KEY = (int, str)
+# How many of an owner's newest logs a search reads before it turns to the trigram index.
+RECENT_LOGS = 5_000
 
 
 def page(
@@ -100,19 +102,31 @@ def log_page(
     size: int = PAGE_SIZE,
     characters: int = PAGE_CHARACTERS,
 ) -> Page:
-    """One page of the owner's logs whose output or notes contain every term, newest first."""
+    """One page of the owner's logs whose output or notes contain every term, newest first.
+
+    An owner with few logs has them all read. For one with many, the newest RECENT_LOGS are
+    read first, which fills a page at once when the terms are common; when they are rare, the
+    trigram index finds the page instead (it would collect every user's matches of a common
+    term first).
+    """
     if after is not None and not _is_key(after, _LOG_KEY):
         raise bad_key()
     params, long_terms = _term_params(terms, owner_id)
-    if after is None:
-        use_trigram_index = bool(long_terms) and tx.scalar(_HAS_MANY_LOGS, owner_id=owner_id) is not None
+    if after is not None:
+        params["after_created_at"], params["after_id"] = after
+    following = after is not None
+    pages = {"page_size": size, "page_characters": characters}
+    if long_terms and tx.scalar(_HAS_MANY_LOGS, owner_id=owner_id) is not None:
+        rows, more = _log_query(tx.dialect_name, len(terms), "recent", following).rows(
+            tx, recent_logs=RECENT_LOGS, **pages, **params
+        )
+        if not more:
+            if tx.dialect_name == "sqlite":
+                params["phrases"] = _phrases(long_terms)
+            rows, more = _log_query(tx.dialect_name, len(terms), "index", following).rows(tx, **pages, **params)
     else:
-        use_trigram_index, params["after_created_at"], params["after_id"] = after
-    if use_trigram_index and tx.dialect_name == "sqlite":
-        params["phrases"] = _phrases(long_terms)
-    query = _log_query(tx.dialect_name, len(terms), use_trigram_index, after is not None)
-    rows, more = query.rows(tx, page_size=size, page_characters=characters, **params)
-    next_key = [use_trigram_index, rows[-1]["created_at"], rows[-1]["id"]] if more and rows else None
+        rows, more = _log_query(tx.dialect_name, len(terms), "all", following).rows(tx, **pages, **params)
+    next_key = [rows[-1]["created_at"], rows[-1]["id"]] if more and rows else None
     return [log_store.record(row) for row in rows], next_key
 
 
@@ -139,27 +153,36 @@ def _contains(dialect: str) -> Any:
     return lambda column, term: func.strpos(column, term) > 0
 
 
-@lru_cache(maxsize=2 * MAX_TERMS * 2 * 2)
-def _log_query(dialect: str, term_count: int, use_trigram_index: bool, following: bool) -> PageQuery:
-    """The log search query for a number of terms; built once per shape."""
+@lru_cache(maxsize=2 * MAX_TERMS * 3 * 2)
+def _log_query(dialect: str, term_count: int, reading: str, following: bool) -> PageQuery:
+    """The log search query for a number of terms, reading `all` the owner's logs, the
+    `recent` ones, or those the trigram `index` finds; built once per shape."""
     contains = _contains(dialect)
-    searched = log_search.c.search_folded
-    conditions: list[ColumnElement[bool]] = [log_search.c.owner_id == bindparam("owner_id")]
-    if use_trigram_index and dialect == "sqlite":
-        matching: Select[Any] = select(literal_column("rowid")).select_from(table("log_search_fts"))
-        conditions.append(log_search.c.seq.in_(matching.where(text("log_search_fts MATCH :phrases"))))
-    if use_trigram_index and dialect == "postgresql":
-        conditions += [searched.like(bindparam(f"pattern_{i}")) for i in range(term_count)]
-    else:
-        conditions += [contains(searched, bindparam(f"term_{i}")) for i in range(term_count)]
+    candidates = [log_search.c.owner_id == bindparam("owner_id")]
     if following:
         after = tuple_(bindparam("after_created_at"), bindparam("after_id"))
-        conditions.append(tuple_(log_search.c.created_at, log_search.c.log_id) < after)
+        candidates.append(tuple_(log_search.c.created_at, log_search.c.log_id) < after)
+    newest_first = (log_search.c.created_at.desc(), log_search.c.log_id.desc())
+    searched: Any = log_search
+    if reading == "recent":
+        searched = select(log_search).where(*candidates).order_by(*newest_first).limit(bindparam("recent_logs"))
+        searched = searched.subquery("recent")
+        candidates = []
+    text_column = searched.c.search_folded
+    conditions = list(candidates)
+    if reading == "index" and dialect == "sqlite":
+        matching: Select[Any] = select(literal_column("rowid")).select_from(table("log_search_fts"))
+        conditions.append(log_search.c.seq.in_(matching.where(text("log_search_fts MATCH :phrases"))))
+    if reading == "index" and dialect == "postgresql":
+        # A plain LIKE (backslash escapes) is what the pg_trgm index can serve.
+        conditions += [text_column.like(bindparam(f"pattern_{i}")) for i in range(term_count)]
+    else:
+        conditions += [contains(text_column, bindparam(f"term_{i}")) for i in range(term_count)]
     found = (
         select(*log_store.COLUMNS)
-        .select_from(log_search.join(logs, logs.c.id == log_search.c.log_id))
+        .select_from(searched.join(logs, logs.c.id == searched.c.log_id))
         .where(and_(*conditions))
-        .order_by(log_search.c.created_at.desc(), log_search.c.log_id.desc())
+        .order_by(searched.c.created_at.desc(), searched.c.log_id.desc())
         .limit(bindparam("page_size"))
     )
     return PageQuery(found, (logs.c.output, logs.c.notes), [("created_at", True), ("id", True)])
