@@ -135,7 +135,7 @@ def _repeatable(params: dict[str, list[str]], name: str) -> list[str]:
 
 
 def _positive_integer(name: str, text: str, *, largest: int = 2**31 - 1) -> int:
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text[:12]) <= largest:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 1 <= int(text) <= largest:
         raise _bad(name, f"Use a whole number from 1 to {largest}.")
     return int(text)
 

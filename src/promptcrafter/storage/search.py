@@ -11,6 +11,7 @@ with many prompts (on PostgreSQL the planner cannot know the owner's share in ad
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -146,7 +147,7 @@ def _phrases(long_terms: list[str]) -> str:
     return " AND ".join('"' + term.replace('"', '""') + '"' for term in long_terms)
 
 
-def _contains(dialect: str) -> Any:
+def _contains(dialect: str) -> Callable[[Any, Any], ColumnElement[bool]]:
     """`contains(column, term)`: the term (a bound parameter) occurs in the column."""
     if dialect == "sqlite":
         return lambda column, term: func.instr(column, term) > 0
@@ -192,10 +193,12 @@ def _log_query(dialect: str, term_count: int, reading: str, following: bool) -> 
 def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bool) -> PageQuery:
     """The search query for a number of terms; built once per shape."""
     terms: list[BindParameter[str]] = [bindparam(f"term_{index}") for index in range(term_count)]
-    if dialect == "sqlite":
-        def contains(column: Any, index: int) -> ColumnElement[bool]:
-            return func.instr(column, terms[index]) > 0
+    term_in = _contains(dialect)
 
+    def contains(column: Any, index: int) -> ColumnElement[bool]:
+        return term_in(column, terms[index])
+
+    if dialect == "sqlite":
         conditions = [contains(prompts.c.search_folded, i) for i in range(term_count)]
         if use_trigram_index:
             matching: Select[Any] = (
@@ -205,9 +208,6 @@ def _query(dialect: str, term_count: int, use_trigram_index: bool, following: bo
             )
             conditions.append(prompts.c.seq.in_(matching))
     else:
-        def contains(column: Any, index: int) -> ColumnElement[bool]:
-            return func.strpos(column, terms[index]) > 0
-
         if use_trigram_index:
             # A plain LIKE (backslash escapes) is what the pg_trgm index can serve.
             conditions = [
