@@ -717,3 +717,84 @@ def test_search_logs_finds_outputs(prompt_id: str) -> None:
     log = run_json("logs", "add", "--prompt", prompt_id, "--model", "m", input="Ein Straßenname")
     assert run_json("search", "STRASSE", "--logs") == [log]
     assert log["_id"] in run("search", "strasse", "--logs").stdout
+
+
+SAMPLE_DATA = Path(__file__).parents[2] / "shared/reference/promptcrafter-db-source.json"
+
+
+def test_import_reads_the_sample_data_and_a_second_import_adds_nothing(email: str) -> None:
+    first = run("import", str(SAMPLE_DATA))
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "Prompts: 3 added, 0 already there.\nLogs: 3 added, 0 already there.\n"
+    again = run_json("import", str(SAMPLE_DATA))
+    assert again == {"prompts": {"created": 0, "existing": 3}, "logs": {"created": 0, "existing": 3}}
+    titles = [prompt["title"] for prompt in json.loads(SAMPLE_DATA.read_text())["prompts"]]
+    assert [prompt["title"] for prompt in run_json("prompts", "list")] == titles
+
+
+def test_export_writes_what_import_reads_into_another_account(
+    prompt_id: str, server: LiveServer, tmp_path: Path
+) -> None:
+    run("prompts", "edit", prompt_id, "--content", "Write subject lines about {{topic}}.")
+    assert run("prompts", "label", prompt_id, "production", "1").exit_code == 0
+    logged = run("logs", "add", "--prompt", prompt_id, "--model", "gpt-4o", "--version", "1", input="Big news")
+    assert logged.exit_code == 0, logged.output
+    library = tmp_path / "library.jsonl"
+    exported = run("export", "-o", str(library))
+    assert exported.exit_code == 0, exported.output
+    lines = [json.loads(line) for line in library.read_text().splitlines()]
+    assert [("content" in line, "output" in line) for line in lines] == [(True, False), (False, True)]
+    assert not (tmp_path / "library.jsonl.partial").exists()
+    assert run("export").stdout == library.read_text()
+
+    run("signup", "--name", "Grace", "--email", unique_email(), "--password", PASSWORD, "--url", server.url)
+    assert run_json("import", str(library))["prompts"] == {"created": 1, "existing": 0}
+    [moved] = run_json("prompts", "list")
+    assert moved["_id"] != prompt_id and moved["content"] == "Write subject lines about {{topic}}."
+    versions = run_json("prompts", "versions", moved["_id"])
+    assert [(version["version"], version["labels"]) for version in versions] == [(2, []), (1, ["production"])]
+    [log] = run_json("logs", "list")
+    assert (log["promptId"], log["promptVersion"], log["output"]) == (moved["_id"], 1, "Big news")
+    csv_file = tmp_path / "logs.csv"
+    assert run("export", "--format", "csv", "-o", str(csv_file)).exit_code == 0
+    assert csv_file.read_text().startswith("_id,promptId,promptVersion,modelUsed,output,")
+    assert len(csv_file.read_text().splitlines()) == 2
+
+
+def test_import_shows_its_progress_on_a_terminal(email: str, tmp_path: Path) -> None:
+    big = tmp_path / "big.jsonl"
+    prompt = {"_id": "many", "title": "Many logs", "content": "Say {{x}}.", "model": "m"}
+    logs = [{"_id": f"many-{i}", "promptId": "many", "output": f"o{i}", "modelUsed": "m"} for i in range(1200)]
+    big.write_text("".join(json.dumps(item) + "\n" for item in [prompt, *logs]))
+    exit_code, shown = run_on_a_terminal("import", str(big), question="\0", answer="")
+    assert exit_code == 0, shown
+    assert "Importing" in shown and "1201/1201" in shown
+    assert "Logs: 1,200 added, 0 already there." in shown
+
+
+def test_an_import_refusal_names_the_line_and_keeps_what_came_before(email: str, tmp_path: Path) -> None:
+    file = tmp_path / "broken.jsonl"
+    items = [*json.loads(SAMPLE_DATA.read_text())["prompts"], {"promptId": "ghost", "output": "o", "modelUsed": "m"}]
+    file.write_text("".join(json.dumps(item) + "\n" for item in items))
+    result = run("import", str(file))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Required fields are missing or invalid.\n"
+        "  line 4, logs.0.promptId: The log's prompt is neither in this import nor one of yours.\n"
+    )
+    assert len(run_json("prompts", "list")) == 3
+
+
+def test_import_refuses_a_file_that_is_neither_an_export_nor_sample_data(email: str, tmp_path: Path) -> None:
+    cases = {
+        "users.json": ('{\n  "users": []\n}', 'holds no "prompts" or "logs" list'),
+        "other.jsonl": ('{"name": "x"}\n', "line 1 is neither a prompt (no content) nor a log (no output)"),
+        "broken.jsonl": ('{"content": "x"}\n{oops\n', "line 2 is not JSON"),
+        "missing.json": (None, "Cannot read"),
+    }
+    for name, (text, message) in cases.items():
+        if text is not None:
+            (tmp_path / name).write_text(text)
+        result = run("import", str(tmp_path / name))
+        assert result.exit_code == 2, result.output
+        assert message in plain(result.stderr)

@@ -123,3 +123,23 @@ def test_parallel_edits_make_one_version_each_numbered_without_gaps(servers: Two
     # Each edit's content is exactly one version, whatever order they were applied in.
     assert sorted(version["content"] for version in versions[:-1]) == sorted(f"Edit {i}" for i in range(16))
     assert versions[-1]["labels"] == ["l0", "l1", "l2"]
+
+
+def test_parallel_imports_of_one_file_store_each_record_once_per_account(servers: TwoServers) -> None:
+    tag = uuid.uuid4().hex[:8]
+    prompts = [{"_id": f"p{tag}-{i}", "title": f"Imported {i}", "content": "c", "model": "m"} for i in range(5)]
+    logs = [{"_id": f"l{tag}-{i}", "promptId": f"p{tag}-{i % 5}", "output": "o", "modelUsed": "m"} for i in range(20)]
+    body = {"prompts": prompts, "logs": logs}
+    accounts = [servers.sign_up()[1] for _ in range(2)]
+    calls: list[Callable[[httpx.Client], httpx.Response]] = [
+        lambda http, headers=headers: http.post("/import", json=body, headers=headers)  # type: ignore[misc]
+        for headers in accounts
+        for _ in range(3)
+    ]
+    responses = servers.in_parallel(calls)
+    assert [response.status_code for response in responses] == [200] * 6, [r.text for r in responses]
+    for account, answers in zip(accounts, (responses[:3], responses[3:]), strict=True):
+        assert sum(answer.json()["prompts"]["created"] for answer in answers) == 5
+        assert sum(answer.json()["logs"]["created"] for answer in answers) == 20
+        assert len(servers.next().get("/prompts", headers=account).json()) == 5
+        assert len(servers.next().get("/logs", headers=account).json()) == 20

@@ -66,6 +66,7 @@ def run_bash(script: str, tmp_path: Path) -> str:
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
@@ -114,3 +115,18 @@ def test_command_line_example_works_with_versions(server: LiveServer, tmp_path: 
     output = run_bash(for_server(shell_example("Command line"), server), tmp_path)
     assert "Label production now names version 2.\nTranslate the text below into German.\n" in output
     assert "-Translate the text below into French.\n+Translate the text below into {{language}}.\n" in output
+
+
+def test_export_and_import_example_runs_twice_after_the_command_line(server: LiveServer, tmp_path: Path) -> None:
+    # The module's server is shared, so the README's account holds what earlier tests stored too.
+    run_bash(for_server(shell_example("A first session with curl"), server), tmp_path)
+    run_bash(for_server(shell_example("Command line"), server), tmp_path)
+    for _ in range(2):
+        output = run_bash(for_server(shell_example("Export and import"), server), tmp_path)
+        lines = [json.loads(line) for line in (tmp_path / "library.jsonl").read_text().splitlines()]
+        prompts = [line for line in lines if "content" in line]
+        logs = len(lines) - len(prompts)
+        assert output == f"Prompts: 0 added, {len(prompts)} already there.\nLogs: 0 added, {logs} already there.\n"
+        assert "Translate the text below into {{language}}." in [prompt["content"] for prompt in prompts]
+        assert "Bonjour le monde\n" in [line.get("output") for line in lines]
+    assert (tmp_path / "logs.csv").read_text().startswith("_id,promptId,promptVersion,")

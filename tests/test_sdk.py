@@ -609,3 +609,59 @@ def test_search_logs_finds_outputs_and_notes(sdk: PromptCrafterClient, prompt: d
     found = sdk.create_log(prompt["_id"], "plain", "m", notes="Needs a CITATION")
     sdk.create_log(prompt["_id"], "other", "m")
     assert sdk.search_logs("citation") == [found]
+
+
+SAMPLE_DATA = Path(__file__).parents[2] / "shared/reference/promptcrafter-db-source.json"
+
+
+def test_export_to_streams_what_import_file_reads(
+    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient, prompt: dict[str, Any], tmp_path: Path
+) -> None:
+    sdk.create_logs([{"promptId": prompt["_id"], "output": f"o{i}", "modelUsed": "m"} for i in range(3)])
+    library = tmp_path / "library.jsonl"
+    seen: list[int] = []
+    with library.open("wb") as file:
+        written = sdk.export_to(file, on_progress=seen.append)
+    assert written == library.stat().st_size == seen[-1]
+    progress: list[tuple[int, int]] = []
+    summary = other_sdk.import_file(library, on_progress=lambda done, total: progress.append((done, total)))
+    assert summary == {"prompts": {"created": 1, "existing": 0}, "logs": {"created": 3, "existing": 0}}
+    assert progress == [(1, 4), (4, 4)]
+    assert other_sdk.import_file(library)["logs"] == {"created": 0, "existing": 3}
+    with (tmp_path / "logs.csv").open("wb") as file:
+        sdk.export_to(file, format="csv")
+    assert (tmp_path / "logs.csv").read_bytes().count(b"\r\n") == 4
+
+
+def test_import_records_says_where_each_id_went(sdk: PromptCrafterClient) -> None:
+    sample = json.loads(SAMPLE_DATA.read_text())
+    answer = sdk.import_records(prompts=sample["prompts"][:1], logs=sample["logs"][:1])
+    assert answer["prompts"]["created"] == 1 and set(answer["ids"]["logs"]) == {"log1"}
+
+
+def test_import_file_names_the_line_of_a_refused_item(sdk: PromptCrafterClient, tmp_path: Path) -> None:
+    file = tmp_path / "logs.jsonl"
+    file.write_text(json.dumps({"promptId": "ghost", "output": "o", "modelUsed": "m"}) + "\n")
+    with pytest.raises(BadRequestError) as refused:
+        sdk.import_file(file)
+    assert refused.value.details == [
+        {
+            "field": "logs.0.promptId",
+            "message": "The log's prompt is neither in this import nor one of yours.",
+            "origin": "line 1",
+        }
+    ]
+
+
+@pytest.mark.anyio
+async def test_async_export_to_and_import_file(server: LiveServer, tmp_path: Path) -> None:
+    async with AsyncPromptCrafterClient(server.url) as first, AsyncPromptCrafterClient(server.url) as second:
+        await first.signup("Ada Lovelace", unique_email(), PASSWORD)
+        await second.signup("Grace Hopper", unique_email(), PASSWORD)
+        assert (await first.import_file(SAMPLE_DATA))["logs"]["created"] == 3
+        library = tmp_path / "library.jsonl"
+        with library.open("wb") as file:
+            await first.export_to(file)
+        assert (await second.import_file(library))["prompts"] == {"created": 3, "existing": 0}
+        with pytest.raises(BadRequestError):
+            await second.import_records(logs=[])

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, BinaryIO, Generic, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +27,7 @@ from promptcrafter.client_exceptions import (
     RateLimitError,
     ServerError,
 )
+from promptcrafter.client_files import Batch, ImportFile
 
 URL_ENV = "PROMPTCRAFTER_URL"
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -200,6 +202,14 @@ class _BaseClient(Generic[HttpT]):
 
     def _export_prompts(self) -> _Call[bytes]:
         return _Call("GET", "/prompts/export", lambda response: response.content, params={"format": "jsonl"})
+
+    def _exports(self, format: str) -> list[_Call[bytes]]:
+        """What `export_to` writes, one after the other: prompts (JSON Lines only), then logs."""
+        logs = self._export_logs(format, None, None)
+        return [self._export_prompts(), logs] if format == "jsonl" else [logs]
+
+    def _import_records(self, body: Json) -> _Call[Json]:
+        return _Call("POST", "/import", _json, json=body)
 
     def _list_logs(
         self,
@@ -403,6 +413,57 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
     def export_prompts(self) -> bytes:
         """Your prompts as JSON Lines, each with all its versions and their labels."""
         return self._send(self._export_prompts())
+
+    def export_to(
+        self, file: BinaryIO, *, format: str = "jsonl", on_progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Stream your whole library into `file`: JSON Lines of every prompt (with its versions
+        and labels) then every log, which `import_file` reads back; or, with `format="csv"`,
+        every log as CSV. `on_progress(bytes_written)` follows along; returns the bytes written."""
+        written = 0
+        for call in self._exports(format):
+            written = self._stream_to(call, file, written, on_progress)
+        return written
+
+    def _stream_to(
+        self, call: _Call[Any], file: BinaryIO, written: int, on_progress: Callable[[int], None] | None
+    ) -> int:
+        try:
+            response = self._http.send(self._build(call), stream=True)
+            try:
+                if not response.is_success:
+                    response.read()
+                    raise _api_error(response)
+                for chunk in response.iter_bytes():
+                    file.write(chunk)
+                    written += len(chunk)
+                    if on_progress is not None:
+                        on_progress(written)
+            finally:
+                response.close()
+        except httpx.TransportError as error:
+            raise self._connection_error(error) from error
+        return written
+
+    def import_records(self, *, prompts: list[Json] | None = None, logs: list[Json] | None = None) -> Json:
+        """Add up to 1,000 prompts (with their versions) and logs in all, all or none, keeping
+        their ids where free (`POST /import`); returns the counts and where each id went."""
+        return self._send(self._import_records(_given(prompts=prompts, logs=logs)))
+
+    def import_file(self, path: str | Path, *, on_progress: Callable[[int, int], None] | None = None) -> Json:
+        """Import a file that `export_to` (or `promptcrafter export`) wrote, or the public sample
+        data, in batches, prompts first; `on_progress(done, total)` after each. A second import
+        of the same file adds nothing. A refused item raises `BadRequestError` whose `details`
+        say where in the file it is (`origin`); the batches before it stay imported."""
+        file = ImportFile.open(Path(path))
+        counts = _ImportCounts(file.total)
+        for batch in file.batches():
+            try:
+                answer = self._send(self._import_records(batch.body()))
+            except BadRequestError as error:
+                raise _located(error, batch) from None
+            counts.add(batch, answer, on_progress)
+        return counts.summary()
 
     def search_logs(self, query: str) -> list[Json]:
         """Your logs whose output or notes contain every term of `query`, newest first."""
@@ -609,6 +670,59 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """Your prompts as JSON Lines, each with all its versions and their labels."""
         return await self._send(self._export_prompts())
 
+    async def export_to(
+        self, file: BinaryIO, *, format: str = "jsonl", on_progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Stream your whole library into `file`: JSON Lines of every prompt (with its versions
+        and labels) then every log, which `import_file` reads back; or, with `format="csv"`,
+        every log as CSV. `on_progress(bytes_written)` follows along; returns the bytes written."""
+        written = 0
+        for call in self._exports(format):
+            written = await self._stream_to(call, file, written, on_progress)
+        return written
+
+    async def _stream_to(
+        self, call: _Call[Any], file: BinaryIO, written: int, on_progress: Callable[[int], None] | None
+    ) -> int:
+        try:
+            response = await self._http.send(self._build(call), stream=True)
+            try:
+                if not response.is_success:
+                    await response.aread()
+                    raise _api_error(response)
+                async for chunk in response.aiter_bytes():
+                    file.write(chunk)
+                    written += len(chunk)
+                    if on_progress is not None:
+                        on_progress(written)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as error:
+            raise self._connection_error(error) from error
+        return written
+
+    async def import_records(self, *, prompts: list[Json] | None = None, logs: list[Json] | None = None) -> Json:
+        """Add up to 1,000 prompts (with their versions) and logs in all, all or none, keeping
+        their ids where free (`POST /import`); returns the counts and where each id went."""
+        return await self._send(self._import_records(_given(prompts=prompts, logs=logs)))
+
+    async def import_file(
+        self, path: str | Path, *, on_progress: Callable[[int, int], None] | None = None
+    ) -> Json:
+        """Import a file that `export_to` (or `promptcrafter export`) wrote, or the public sample
+        data, in batches, prompts first; `on_progress(done, total)` after each. A second import
+        of the same file adds nothing. A refused item raises `BadRequestError` whose `details`
+        say where in the file it is (`origin`); the batches before it stay imported."""
+        file = ImportFile.open(Path(path))
+        counts = _ImportCounts(file.total)
+        for batch in file.batches():
+            try:
+                answer = await self._send(self._import_records(batch.body()))
+            except BadRequestError as error:
+                raise _located(error, batch) from None
+            counts.add(batch, answer, on_progress)
+        return counts.summary()
+
     async def search_logs(self, query: str) -> list[Json]:
         """Your logs whose output or notes contain every term of `query`, newest first."""
         return await self._send(self._search_logs(query))
@@ -689,6 +803,34 @@ def _page(response: httpx.Response) -> Json:
 
 def _nothing(_response: httpx.Response) -> None:
     return None
+
+
+class _ImportCounts:
+    """What an import file's batches added, and the progress reported along the way."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.counts = {kind: {"created": 0, "existing": 0} for kind in ("prompts", "logs")}
+
+    def add(self, batch: Batch, answer: Json, on_progress: Callable[[int, int], None] | None) -> None:
+        for kind, counts in self.counts.items():
+            for key in counts:
+                counts[key] += answer[kind][key]
+        self.done += len(batch.items)
+        if on_progress is not None:
+            on_progress(self.done, self.total)
+
+    def summary(self) -> Json:
+        return {kind: dict(counts) for kind, counts in self.counts.items()}
+
+
+def _located(error: BadRequestError, batch: Batch) -> BadRequestError:
+    """The server's refusal of a batch, each detail saying where in the file its item is."""
+    details = [
+        {**detail, "origin": batch.origin(str(detail.get("field", "")))} for detail in error.details or []
+    ]
+    return BadRequestError(error.message, status_code=error.status_code, details=details, response=error.response)
 
 
 def _api_error(response: httpx.Response) -> PromptCrafterAPIError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import httpx
@@ -16,7 +16,7 @@ class PromptCrafterAPIError(Exception):
         message: str,
         *,
         status_code: int | None = None,
-        details: list[dict[str, str]] | None = None,
+        details: list[dict[str, Any]] | None = None,
         response: httpx.Response | None = None,
     ) -> None:
         super().__init__(message)
@@ -60,7 +60,7 @@ class RateLimitError(PromptCrafterAPIError):
         *,
         retry_after: int | None = None,
         status_code: int | None = None,
-        details: list[dict[str, str]] | None = None,
+        details: list[dict[str, Any]] | None = None,
         response: httpx.Response | None = None,
     ) -> None:
         super().__init__(message, status_code=status_code, details=details, response=response)

@@ -42,6 +42,7 @@ LOG_NOT_FOUND = "No log found with the specified ID."
 
 # Versions, labels, variables and the new log fields (EVALUATION.md leaves their words to us).
 VERSION_INVALID = "The version must be a positive integer."
+IMPORT_PROMPT_UNKNOWN = "The log's prompt is neither in this import nor one of yours."
 VERSION_NOT_FOUND = "The prompt has no version with the specified number."
 LABEL_INVALID = "A label is 1 to 32 lowercase letters, digits, `_`, `.` or `-`, starting with a letter or digit."
 LABEL_RESERVED = "The label `latest` always names the current version; it cannot be set or removed."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import (
@@ -301,6 +302,98 @@ class LogBatch(RequestBody):
     logs: list[LogCreate] = Field(min_length=1, max_length=BATCH_MAX, description="1 to 1,000 logs; all or none.")
 
 
+def _milliseconds(value: Any) -> Any:
+    """An ISO 8601 date-time (UTC unless it says) as milliseconds since the Unix epoch."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time such as 2024-02-01T08:00:00Z")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date-time such as 2024-02-01T08:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not 1970 <= moment.astimezone(UTC).year <= 9999:
+        raise ValueError("must lie between the years 1970 and 9999")
+    return int(moment.timestamp() * 1000)
+
+
+ImportedTime = Annotated[int, BeforeValidator(_milliseconds), WithJsonSchema({"type": "string", "format": "date-time"})]
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")]
+_IMPORTED_PROMPT: dict[str, Any] = {
+    "_id": "prompt1",
+    **_PROMPT,
+    "createdAt": "2024-02-01T08:00:00Z",
+    "versions": [{"version": 1, **_PROMPT, "labels": ["production"], "createdAt": "2024-02-01T08:00:00Z"}],
+}
+_IMPORTED_LOG: dict[str, Any] = {
+    "_id": "log1",
+    **_LOG,
+    "promptId": "prompt1",
+    "promptVersion": 1,
+    "createdAt": "2024-03-01T11:00:00Z",
+}
+
+
+class ImportedVersion(PromptCreate):
+    """A version of an imported prompt, as `GET /prompts/export` writes it."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_IMPORTED_PROMPT["versions"][0]]})
+
+    version: VersionNumber
+    labels: list[LabelName] = Field([], max_length=20)
+    created_at: ImportedTime | None = Field(None, alias="createdAt")
+
+
+class ImportedPrompt(PromptCreate):
+    """A prompt from an export or the public sample data; other fields (`ownerId`) are ignored."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"examples": [_IMPORTED_PROMPT]})
+
+    id: Identifier | None = Field(None, alias="_id", description="Kept when free; otherwise the prompt gets a new id.")
+    version: VersionNumber | None = Field(None, description="The current version; default the newest of `versions`.")
+    versions: list[ImportedVersion] = Field([], max_length=BATCH_MAX, description="Earlier versions, with labels.")
+    created_at: ImportedTime | None = Field(None, alias="createdAt")
+    updated_at: ImportedTime | None = Field(None, alias="updatedAt")
+
+    @model_validator(mode="after")
+    def _versions_consistent(self) -> ImportedPrompt:
+        numbers = [version.version for version in self.versions]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("versions must have distinct numbers")
+        if self.version is not None and any(number > self.version for number in numbers):
+            raise ValueError("version must be the newest of versions")
+        return self
+
+    def current_version(self) -> int:
+        """The number the prompt's own fields are stored as."""
+        return self.version or max((version.version for version in self.versions), default=1)
+
+
+class ImportedLog(LogCreate):
+    """A log from an export or the public sample data; `promptId` names a prompt of the same
+    import (by its id in the file) or one of the caller's."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_with_examples(_model_alias, _IMPORTED_LOG))
+
+    id: Identifier | None = Field(None, alias="_id", description="Kept when free; otherwise the log gets a new id.")
+    created_at: ImportedTime | None = Field(None, alias="createdAt")
+
+
+class ImportBatch(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"prompts": [_IMPORTED_PROMPT], "logs": [_IMPORTED_LOG]}]}
+    )
+
+    prompts: list[ImportedPrompt] = Field([], max_length=BATCH_MAX)
+    logs: list[ImportedLog] = Field([], max_length=BATCH_MAX)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> ImportBatch:
+        if not 1 <= len(self.prompts) + len(self.logs) <= BATCH_MAX:
+            raise ValueError(f"send 1 to {BATCH_MAX:,} prompts and logs in all")
+        return self
+
+
 # Responses: used for the OpenAPI document; handlers render rows directly.
 
 
@@ -411,11 +504,43 @@ _VERSION_EXAMPLE: dict[str, Any] = {
 }
 
 
-
 class LogBatchRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"logs": [_LOG_READ]}]})
 
     logs: list[LogRead]
+
+
+class ImportCounts(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"created": 1, "existing": 0}]})
+
+    created: int = Field(description="Stored by this request.")
+    existing: int = Field(description="Already there: imported before, or the caller's own record.")
+
+
+class ImportedIds(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"prompts": {"prompt1": "prompt1"}, "logs": {}}]})
+
+    prompts: dict[str, str] = Field(description="Each prompt's id in the file → its stored id.")
+    logs: dict[str, str] = Field(description="Each log's id in the file → its stored id.")
+
+
+class ImportRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "prompts": {"created": 1, "existing": 0},
+                    "logs": {"created": 1, "existing": 0},
+                    "ids": {"prompts": {"prompt1": "prompt1"}, "logs": {"log1": "log_01M8KK11GQ57PJF8HE9SSBGTZ0"}},
+                }
+            ]
+        }
+    )
+
+    prompts: ImportCounts
+    logs: ImportCounts
+    ids: ImportedIds
+
 
 class VersionRead(BaseModel):
     """An immutable snapshot of a prompt's fields."""

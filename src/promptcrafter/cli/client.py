@@ -10,17 +10,27 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console, Group, RenderableType
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from promptcrafter.cli import credentials
 from promptcrafter.client import DEFAULT_URL, URL_ENV, PromptCrafterClient
 from promptcrafter.client_exceptions import AuthenticationError, PromptCrafterAPIError
+from promptcrafter.client_files import ImportFileError
 
 PASSWORD_ENV = "PROMPTCRAFTER_PASSWORD"
 PREVIEW_CHARS = 60
@@ -116,8 +126,9 @@ logs_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `promptcrafter` command."""
-    for command in (signup, login, logout, whoami, search):
+    for command in (signup, login, logout, whoami, search, export):
         app.command()(command)
+    app.command("import")(import_file)
     app.add_typer(prompts_app, name="prompts")
     app.add_typer(logs_app, name="logs")
 
@@ -438,6 +449,70 @@ def remove_log(log_id: str, url: UrlOption = None, as_json: JsonOption = False) 
         typer.echo(f"Deleted log {log_id}.")
 
 
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Write to this file; `-` is stdout.")] = Path("-"),
+    format: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="jsonl: every prompt with its versions and labels, then every log (what `import` reads); "
+            "csv: every log, safe to open in a spreadsheet.",
+        ),
+    ] = ExportFormat.jsonl,
+    url: UrlOption = None,
+) -> None:
+    """Save your whole library to a file, streamed, with a progress display on a terminal."""
+    with _session(url) as client, _progress("Exporting", bytes_done=True) as advance:
+        if str(output) == "-":
+            client.export_to(sys.stdout.buffer, format=format.value, on_progress=lambda done: advance(done, None))
+            sys.stdout.buffer.flush()
+            return
+        # Written beside the target first, so that a failed export never leaves half a file under its name.
+        partial = output.with_name(output.name + ".partial")
+        try:
+            with partial.open("wb") as file:
+                written = client.export_to(file, format=format.value, on_progress=lambda done: advance(done, None))
+            partial.replace(output)
+        except OSError as error:
+            raise typer.BadParameter(f"cannot write {output}: {error.strerror}", param_hint="--output") from None
+        finally:
+            partial.unlink(missing_ok=True)
+    typer.echo(f"Exported {written:,} bytes to {output}.", err=True)
+
+
+def import_file(
+    file: Annotated[Path, typer.Argument(help="A file `promptcrafter export` wrote, or the public sample data.")],
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a file's prompts (with their versions and labels) and logs to your library. Ids are
+    kept where free; importing the same file again adds nothing."""
+    with _session(url) as client, _progress("Importing", bytes_done=False) as advance:
+        try:
+            summary = client.import_file(file, on_progress=advance)
+        except ImportFileError as error:
+            raise typer.BadParameter(str(error), param_hint="FILE") from None
+    _emit(summary, as_json, _import_summary)
+
+
+@contextmanager
+def _progress(what: str, *, bytes_done: bool) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr when it is a terminal; `advance(done, total)` moves it."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    amount = DownloadColumn() if bytes_done else MofNCompleteColumn()
+    columns = [TextColumn(what), BarColumn(), amount, TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(what, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
 @contextmanager
 def _session(url: str | None, *, needs_login: bool = True) -> Iterator[PromptCrafterClient]:
     """A client for the chosen server; an API or connection error ends the command with code 1.
@@ -465,7 +540,8 @@ def _session(url: str | None, *, needs_login: bool = True) -> Iterator[PromptCra
 def _fail(error: PromptCrafterAPIError) -> NoReturn:
     typer.echo(error.message, err=True)
     for detail in error.details or []:
-        typer.echo(f"  {detail.get('field')}: {detail.get('message')}", err=True)
+        where = f"{detail['origin']}, " if detail.get("origin") else ""
+        typer.echo(f"  {where}{detail.get('field')}: {detail.get('message')}", err=True)
     raise typer.Exit(1)
 
 
@@ -676,6 +752,13 @@ def _logs_table(logs: list[Json], *, with_prompt: bool) -> RenderableType:
         )
         table.add_row(*(Text(cell) for cell in cells))
     return table
+
+
+def _import_summary(summary: Json) -> str:
+    return "\n".join(
+        f"{kind.capitalize()}: {counts['created']:,} added, {counts['existing']:,} already there."
+        for kind, counts in summary.items()
+    )
 
 
 def _short_time(timestamp: str) -> str:

@@ -23,7 +23,7 @@ def create(tx: Transaction, *, user_id: str, request: LogCreate) -> LogRecord:
     if version > prompt[1]:
         problem = {"field": "promptVersion", "message": messages.VERSION_NOT_FOUND}
         raise Invalid(messages.FIELDS_INVALID, details=[problem])
-    return logs.create(tx, owner_id=user_id, prompt_version=version, **_fields(request))
+    return logs.create(tx, owner_id=user_id, prompt_version=version, **stored_fields(request))
 
 
 def create_many(tx: Transaction, *, user_id: str, requests: list[LogCreate]) -> list[LogRecord]:
@@ -40,13 +40,13 @@ def create_many(tx: Transaction, *, user_id: str, requests: list[LogCreate]) -> 
         version = current if request.prompt_version is None else request.prompt_version
         if version > current:
             problems.append({"index": index, "field": "promptVersion", "message": messages.VERSION_NOT_FOUND})
-        logs_to_store.append({**_fields(request), "prompt_version": version})
+        logs_to_store.append({**stored_fields(request), "prompt_version": version})
     if problems:
         raise Invalid(messages.FIELDS_INVALID, details=problems)
     return logs.create_many(tx, owner_id=user_id, logs=logs_to_store)
 
 
-def _fields(request: LogCreate) -> dict[str, Any]:
+def stored_fields(request: LogCreate) -> dict[str, Any]:
     """What `logs.create` stores of a request, by storage name (all but the version)."""
     return {
         "prompt_id": request.prompt_id,

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
 from promptcrafter.storage.keyset import Filter, Phase, SortedList
-from promptcrafter.storage.statements import Record, Statement
+from promptcrafter.storage.statements import IdLookup, Record, Statement
 from promptcrafter.storage.tables import log_search, logs
 from promptcrafter.storage.transaction import Transaction, is_integrity_error
 from promptcrafter.storage.values import new_id, now_ms
@@ -46,6 +46,7 @@ _INSERT_SEARCH = Statement(
     )
 )
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
+_OWNERS = IdLookup(lambda ids: select(logs.c.id, logs.c.owner_id).where(logs.c.id.in_(ids)))
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
 
 
@@ -189,6 +190,14 @@ def owner_of(tx: Transaction, *, log_id: str) -> str | None:
     """The id of the log's owner, or None when there is no such log."""
     owner: str | None = tx.scalar(_OWNER, log_id=log_id)
     return owner
+
+
+def owners_of(tx: Transaction, *, log_ids: list[str]) -> dict[str, str]:
+    """The owner of each of these logs that exists (at most 1,000 ids)."""
+    if not log_ids:
+        return {}
+    statement, params = _OWNERS.bind(log_ids)
+    return {row["id"]: row["owner_id"] for row in tx.all(statement, **params)}
 
 
 def delete_one(tx: Transaction, *, log_id: str) -> bool:

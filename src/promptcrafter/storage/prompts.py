@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any, TypedDict
 
 import orjson
@@ -10,7 +9,7 @@ from sqlalchemy import BindParameter, and_, bindparam, case, delete, insert, lit
 
 from promptcrafter.storage import versions
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
-from promptcrafter.storage.statements import Record, Statement, escape_like
+from promptcrafter.storage.statements import IdLookup, Record, Statement, escape_like
 from promptcrafter.storage.tables import prompts
 from promptcrafter.storage.transaction import Transaction
 from promptcrafter.storage.values import new_id, now_ms
@@ -36,9 +35,7 @@ _INSERT = Statement(_INSERT_VALUES.returning(*COLUMNS))
 _INSERT_MANY = Statement(_INSERT_VALUES)
 _GET = Statement(select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")))
 # Concurrent edits of one prompt queue on its row instead of overwriting each other.
-_GET_FOR_UPDATE = Statement(
-    select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")).with_for_update()
-)
+_GET_FOR_UPDATE = Statement(select(*COLUMNS).where(prompts.c.id == bindparam("prompt_id")).with_for_update())
 _OWNER = Statement(select(prompts.c.owner_id).where(prompts.c.id == bindparam("prompt_id")))
 _OWNER_AND_VERSION = Statement(
     select(prompts.c.owner_id, prompts.c.version).where(prompts.c.id == bindparam("prompt_id"))
@@ -103,9 +100,7 @@ def _editable(title: str, content: str, model: str, tags: list[str]) -> dict[str
     }
 
 
-def create(
-    tx: Transaction, *, owner_id: str, title: str, content: str, model: str, tags: list[str]
-) -> PromptRecord:
+def create(tx: Transaction, *, owner_id: str, title: str, content: str, model: str, tags: list[str]) -> PromptRecord:
     """Store a new prompt, and its fields as version 1, and return it."""
     created = now_ms()
     row = tx.first(
@@ -176,24 +171,17 @@ def owner_and_version(tx: Transaction, *, prompt_id: str) -> tuple[str, int] | N
     return None if row is None else (row["owner_id"], row["version"])
 
 
-# Lookups of many prompts bind one parameter per id; padding the ids to one of a few sizes
-# keeps the number of distinct statements small.
-_ID_BATCHES = (1, 8, 64, 512, 1000)
-
-
-@functools.cache
-def _owners_and_versions(count: int) -> Statement:
-    ids: list[BindParameter[str]] = [bindparam(f"id_{index}") for index in range(count)]
-    return Statement(select(prompts.c.id, prompts.c.owner_id, prompts.c.version).where(prompts.c.id.in_(ids)))
+_OWNERS_AND_VERSIONS = IdLookup(
+    lambda ids: select(prompts.c.id, prompts.c.owner_id, prompts.c.version).where(prompts.c.id.in_(ids))
+)
 
 
 def owners_and_versions(tx: Transaction, *, prompt_ids: list[str]) -> dict[str, tuple[str, int]]:
     """The owner and current version of each of these prompts that exists (at most 1,000 ids)."""
-    distinct = list(dict.fromkeys(prompt_ids))
-    size = next(size for size in _ID_BATCHES if size >= len(distinct))
-    padded = distinct + distinct[-1:] * (size - len(distinct))
-    rows = tx.all(_owners_and_versions(size), **{f"id_{index}": value for index, value in enumerate(padded)})
-    return {row["id"]: (row["owner_id"], row["version"]) for row in rows}
+    if not prompt_ids:
+        return {}
+    statement, params = _OWNERS_AND_VERSIONS.bind(prompt_ids)
+    return {row["id"]: (row["owner_id"], row["version"]) for row in tx.all(statement, **params)}
 
 
 def update_fields(

@@ -6,9 +6,11 @@ itself, and this service mostly does indexed lookups.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import ClauseElement
+from sqlalchemy import BindParameter, ClauseElement, Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -52,3 +54,43 @@ class Compiled:
 def escape_like(text: str) -> str:
     """`text` as a LIKE pattern that matches only itself (with `ESCAPE '\\'`)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class IdLookup:
+    """A statement that reads rows by a list of up to 1,000 ids (`IN (:id_0, …)`).
+
+    One parameter is bound per id; padding the list to one of a few lengths keeps the number
+    of distinct statements, and so the statement caches, small.
+    """
+
+    SIZES = (1, 8, 64, 512, 1000)
+
+    def __init__(self, build: Callable[[list[BindParameter[str]]], ClauseElement]) -> None:
+        self._build = build
+        self._statements: dict[int, Statement] = {}
+
+    def bind(self, ids: Sequence[str]) -> tuple[Statement, dict[str, str]]:
+        """The statement for these ids (at least one) and their parameters."""
+        distinct = list(dict.fromkeys(ids))
+        size = next(size for size in self.SIZES if size >= len(distinct))
+        statement = self._statements.get(size)
+        if statement is None:
+            statement = self._statements[size] = Statement(
+                self._build([bindparam(f"id_{index}") for index in range(size)])
+            )
+        padded = distinct + distinct[-1:] * (size - len(distinct))
+        return statement, {f"id_{index}": value for index, value in enumerate(padded)}
+
+
+def upsert(table: Table, keys: Sequence[str], updated: Sequence[str]) -> dict[str, Statement]:
+    """`INSERT … ON CONFLICT (keys) DO UPDATE` of every column from a named parameter, by dialect."""
+    values: dict[str, Any] = {column.name: bindparam(column.name) for column in table.columns}
+    changes: dict[str, Any] = {name: bindparam(name) for name in updated}
+    return {
+        "postgresql": Statement(
+            postgresql.insert(table).values(values).on_conflict_do_update(index_elements=keys, set_=changes)
+        ),
+        "sqlite": Statement(
+            sqlite.insert(table).values(values).on_conflict_do_update(index_elements=keys, set_=changes)
+        ),
+    }

@@ -118,6 +118,17 @@ log_search = Table(
     Column("search_folded", Text, nullable=False),
 )
 
+# Where imported prompts and logs went: the id each had in its file (`source_id`) and the id
+# it is stored under, per owner, so that importing the same file again adds nothing.
+imported_ids = Table(
+    "imported_ids",
+    metadata,
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("source_id", String(64), primary_key=True),
+    Column("target_id", String(64), nullable=False),
+)
+
 login_failures = Table(
     "login_failures",
     metadata,

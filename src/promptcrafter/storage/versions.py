@@ -6,10 +6,9 @@ from typing import Any, TypedDict
 
 import orjson
 from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Page, PageQuery, bad_key
-from promptcrafter.storage.statements import Record, Statement
+from promptcrafter.storage.statements import Record, Statement, upsert
 from promptcrafter.storage.tables import prompt_labels, prompt_versions
 from promptcrafter.storage.transaction import Transaction
 
@@ -46,9 +45,7 @@ class LabelRecord(TypedDict):
 
 
 _INSERT = Statement(
-    insert(prompt_versions).values(
-        {name: bindparam(name) for name in ("prompt_id", "version", *FIELDS, "created_at")}
-    )
+    insert(prompt_versions).values({name: bindparam(name) for name in ("prompt_id", "version", *FIELDS, "created_at")})
 )
 _ONE = Statement(
     select(*COLUMNS).where(
@@ -71,25 +68,7 @@ _LABELLED = Statement(
         prompt_labels.c.prompt_id == bindparam("prompt_id"), prompt_labels.c.name == bindparam("name")
     )
 )
-_LABEL_VALUES: dict[str, Any] = {name: bindparam(name) for name in ("prompt_id", "name", "version", "updated_at")}
-_SET_LABEL = {
-    "postgresql": Statement(
-        postgresql.insert(prompt_labels)
-        .values(_LABEL_VALUES)
-        .on_conflict_do_update(
-            index_elements=["prompt_id", "name"],
-            set_={"version": bindparam("version"), "updated_at": bindparam("updated_at")},
-        )
-    ),
-    "sqlite": Statement(
-        sqlite.insert(prompt_labels)
-        .values(_LABEL_VALUES)
-        .on_conflict_do_update(
-            index_elements=["prompt_id", "name"],
-            set_={"version": bindparam("version"), "updated_at": bindparam("updated_at")},
-        )
-    ),
-}
+_SET_LABEL = upsert(prompt_labels, ["prompt_id", "name"], ["version", "updated_at"])
 _DELETE_LABEL = Statement(
     delete(prompt_labels).where(
         prompt_labels.c.prompt_id == bindparam("prompt_id"), prompt_labels.c.name == bindparam("name")

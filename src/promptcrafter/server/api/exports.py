@@ -1,5 +1,5 @@
 """Exports: GET /logs/export (JSON Lines or CSV) and GET /prompts/export (JSON Lines, each
-prompt with its versions), streamed a page at a time."""
+prompt with its versions), streamed a page at a time; and POST /import, which reads them back."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
-from promptcrafter.domain import exports, listing
+from promptcrafter.domain import exports, imports, listing
 from promptcrafter.domain import logs as log_rules
+from promptcrafter.schemas import ImportBatch, ImportRead
 from promptcrafter.server import shapes
-from promptcrafter.server.deps import Caller, authenticated
-from promptcrafter.server.openapi import TEXTS, errors, parameter, parameters
-from promptcrafter.server.responses import download
+from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
+from promptcrafter.server.openapi import TEXTS, body, errors, parameter, parameters
+from promptcrafter.server.responses import JSONResponse, download
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs, prompts, versions
 
-router = APIRouter(tags=["export"], route_class=DirectRoute)
+router = APIRouter(tags=["export and import"], route_class=DirectRoute)
 LogExporter = Annotated[Caller, authenticated("format", "promptId", "sort", *listing.LOG_FILTERS)]
 PromptExporter = Annotated[Caller, authenticated("format")]
 FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -110,3 +111,25 @@ async def _prompt_lines(caller: Caller, pages: AsyncIterator[tuple[list[Any], bo
                 yield b"".join(line)
                 line = []
             yield b"]}\n"
+
+
+@router.post(
+    "/import",
+    response_model=ImportRead,
+    responses=errors(401, 413, 415, saying={400: messages.FIELDS_INVALID}),
+    openapi_extra=body(ImportBatch),
+)
+async def import_records(caller: Authenticated, raw: Body) -> Response:
+    """Add up to 1,000 prompts (with their versions and labels) and logs to your library, all
+    or none: lines of `/prompts/export` and `/logs/export`, or the items of the public sample
+    data. Ids are kept where free and replaced where another user has them (`ids` says where
+    each went); what was imported before, or is already yours, is not added again."""
+    request = parse_body(raw, ImportBatch, messages.FIELDS_INVALID)
+    result = await caller.write(imports.import_batch, user_id=caller.user_id, request=request)
+    placed = {"prompts": result.prompts, "logs": result.logs}
+    return JSONResponse(
+        {
+            **{kind: {"created": len(p.new), "existing": p.existing} for kind, p in placed.items()},
+            "ids": {kind: p.targets for kind, p in placed.items()},
+        }
+    )
