@@ -208,6 +208,21 @@ class _BaseClient(Generic[HttpT]):
         logs = self._export_logs(format, None, None)
         return [self._export_prompts(), logs] if format == "jsonl" else [logs]
 
+    def _stats(self, prompt_id: str, group_by: str, filters: Json) -> _Call[Json]:
+        params = _given(groupBy=group_by, **_log_filters(filters))
+        return _Call("GET", _path("prompts", prompt_id) + "/stats", _json, params=params)
+
+    def _compare(
+        self, prompt_id: str | None, by: str, a: str | int, b: str | int, target: float | None, filters: Json
+    ) -> _Call[Json]:
+        params = _given(by=by, a=a, b=b, target=target, **_log_filters(filters))
+        path = "/compare" if prompt_id is None else _path("prompts", prompt_id) + "/compare"
+        return _Call("GET", path, _json, params=params)
+
+    def _leaderboard(self, by: str, method: str, prompt_id: str | None, filters: Json) -> _Call[Json]:
+        params = _given(by=by, method=method, promptId=prompt_id, **_log_filters(filters))
+        return _Call("GET", "/stats/leaderboard", _json, params=params)
+
     def _import_records(self, body: Json) -> _Call[Json]:
         return _Call("POST", "/import", _json, json=body)
 
@@ -444,6 +459,27 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         except httpx.TransportError as error:
             raise self._connection_error(error) from error
         return written
+
+    def stats(self, prompt_id: str, *, group_by: str = "promptVersion", **filters: Any) -> Json:
+        """The prompt's score statistics per `group_by` (promptVersion, modelUsed or day): n,
+        mean with its 95% interval, sd, median, histogram, latency and cost. `filters` are the
+        log filters by their Python names (`model_used=[…]`, `min_score=…`, `since=…`)."""
+        return self._send(self._stats(prompt_id, group_by, filters))
+
+    def compare(
+        self, prompt_id: str | None, a: str | int, b: str | int, *, by: str = "promptVersion",
+        target: float | None = None, **filters: Any
+    ) -> Json:
+        """Whether b scores better than a (two versions or two models of the prompt; across all
+        your prompts with `prompt_id=None`), paired on shared inputs, with a verdict."""
+        return self._send(self._compare(prompt_id, by, a, b, target, filters))
+
+    def leaderboard(
+        self, *, by: str = "modelUsed", method: str = "mean", prompt_id: str | None = None, **filters: Any
+    ) -> Json:
+        """Models (or a prompt's versions) ranked by mean score or Bradley–Terry rating, with
+        bootstrap intervals of each rating and rank."""
+        return self._send(self._leaderboard(by, method, prompt_id, filters))
 
     def import_records(self, *, prompts: list[Json] | None = None, logs: list[Json] | None = None) -> Json:
         """Add up to 1,000 prompts (with their versions) and logs in all, all or none, keeping
@@ -701,6 +737,27 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
             raise self._connection_error(error) from error
         return written
 
+    async def stats(self, prompt_id: str, *, group_by: str = "promptVersion", **filters: Any) -> Json:
+        """The prompt's score statistics per `group_by` (promptVersion, modelUsed or day): n,
+        mean with its 95% interval, sd, median, histogram, latency and cost. `filters` are the
+        log filters by their Python names (`model_used=[…]`, `min_score=…`, `since=…`)."""
+        return await self._send(self._stats(prompt_id, group_by, filters))
+
+    async def compare(
+        self, prompt_id: str | None, a: str | int, b: str | int, *, by: str = "promptVersion",
+        target: float | None = None, **filters: Any
+    ) -> Json:
+        """Whether b scores better than a (two versions or two models of the prompt; across all
+        your prompts with `prompt_id=None`), paired on shared inputs, with a verdict."""
+        return await self._send(self._compare(prompt_id, by, a, b, target, filters))
+
+    async def leaderboard(
+        self, *, by: str = "modelUsed", method: str = "mean", prompt_id: str | None = None, **filters: Any
+    ) -> Json:
+        """Models (or a prompt's versions) ranked by mean score or Bradley–Terry rating, with
+        bootstrap intervals of each rating and rank."""
+        return await self._send(self._leaderboard(by, method, prompt_id, filters))
+
     async def import_records(self, *, prompts: list[Json] | None = None, logs: list[Json] | None = None) -> Json:
         """Add up to 1,000 prompts (with their versions) and logs in all, all or none, keeping
         their ids where free (`POST /import`); returns the counts and where each id went."""
@@ -772,6 +829,29 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """A version's content (default: the current one) with its `{{variables}}` filled in:
         `{"text", "version"}`."""
         return await self._send(self._render_prompt(prompt_id, variables, version, label))
+
+
+_LOG_FILTERS = {
+    "model_used": "modelUsed",
+    "prompt_version": "promptVersion",
+    "min_score": "minScore",
+    "max_score": "maxScore",
+    "scored": "scored",
+    "since": "since",
+    "until": "until",
+}
+
+
+def _log_filters(filters: Json) -> Json:
+    """Log filters by their Python names as the API's query parameters."""
+    unknown = set(filters) - set(_LOG_FILTERS)
+    if unknown:
+        raise TypeError(f"unknown log filters: {', '.join(sorted(unknown))}")
+    return {
+        _LOG_FILTERS[name]: str(value).lower() if isinstance(value, bool) else value
+        for name, value in filters.items()
+        if value is not None
+    }
 
 
 def _given(**values: Any) -> dict[str, Any]:

@@ -623,3 +623,161 @@ class HealthResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
 
     status: str
+
+
+# Evaluation statistics (EVALUATION.md §8). Every interval is 95 %, two-sided; a figure that
+# cannot be computed (too few scores) is null.
+
+Interval = list[float] | None
+_SUMMARY: dict[str, Any] = {
+    "key": 3,
+    "n": 40,
+    "scored": 38,
+    "mean": 7.2,
+    "sd": 1.1,
+    "median": 7.0,
+    "min": 4,
+    "max": 10,
+    "ci95": [6.84, 7.56],
+    "histogram": [0, 0, 0, 0, 1, 2, 5, 12, 10, 6, 2],
+    "latencyMs": {"median": 812, "p95": 1430},
+    "costUsd": {"sum": 0.41},
+}
+_DIFFERENCE: dict[str, Any] = {
+    "mean": 0.8,
+    "ci95": [0.3, 1.3],
+    "welch": {"t": 3.1, "df": 71.4, "p": 0.0027},
+    "mannWhitney": {"u": 412.0, "p": 0.004},
+    "cohensD": 0.71,
+}
+_PAIRED: dict[str, Any] = {
+    "n": 25,
+    "meanDifference": 0.9,
+    "ci95": [0.5, 1.3],
+    "wins": 17,
+    "ties": 5,
+    "losses": 3,
+    "winRate": 0.78,
+    "winRateCi95": [0.6, 0.9],
+    "wilcoxon": {"statistic": 38.5, "p": 0.001},
+    "correlation": 0.52,
+}
+_POWER: dict[str, Any] = {"minimumDetectableDifference": 0.62, "targetDifference": 0.5, "logsPerSideNeeded": 61}
+_ENTRY: dict[str, Any] = {
+    "key": "gpt-4o",
+    "n": 120,
+    "mean": 7.9,
+    "ci95": [7.5, 8.3],
+    "rating": 1084.2,
+    "ratingCi95": [1051.0, 1120.5],
+    "rank": 1,
+    "rankCi95": [1, 2],
+}
+
+
+class GroupSummary(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUMMARY]})
+
+    key: int | str = Field(description="The version number, model name or day (`2026-11-29`, UTC).")
+    n: int = Field(description="Logs in the group, scored or not.")
+    scored: int
+    mean: float | None
+    sd: float | None = Field(description="Sample standard deviation (n − 1).")
+    median: float | None
+    min: float | None
+    max: float | None
+    ci95: Interval = Field(description="Student-t interval of the mean; cluster-robust when an input repeats.")
+    histogram: list[int] = Field(description="Scores in [0,1), [1,2), … [9,10), and 10 exactly.")
+    latencyMs: dict[str, float | None] = Field(description="`median` and `p95` of the logs that have a latency.")
+    costUsd: dict[str, float | None] = Field(description="`sum` over the logs that have a cost.")
+
+
+class StatsRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"groupBy": "promptVersion", "groups": [_SUMMARY]}]})
+
+    groupBy: str
+    groups: list[GroupSummary]
+
+
+class DifferenceRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_DIFFERENCE]})
+
+    mean: float | None = Field(description="Mean of b minus mean of a, over all scored logs.")
+    ci95: Interval = Field(description="Welch interval of the difference.")
+    welch: dict[str, float | None] = Field(description="Welch's t-test: `t`, `df`, two-sided `p`.")
+    mannWhitney: dict[str, float | None] = Field(description="Mann–Whitney U of b, two-sided `p`.")
+    cohensD: float | None = Field(description="Standardised difference with the pooled SD.")
+
+
+class PairedRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PAIRED]})
+
+    n: int = Field(description="Inputs both sides scored.")
+    meanDifference: float
+    ci95: Interval
+    wins: int = Field(description="Inputs on which b scored higher.")
+    ties: int
+    losses: int
+    winRate: float = Field(description="(wins + ties/2) / n.")
+    winRateCi95: Interval = Field(description="Wilson interval.")
+    wilcoxon: dict[str, float | None] | None = Field(description="Signed-rank test: `statistic`, two-sided `p`.")
+    correlation: float | None = Field(description="Pearson's r between the sides' per-input means.")
+
+
+class PowerRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_POWER]})
+
+    minimumDetectableDifference: float | None = Field(description="At α = 0.05 with 80 % power, with the data so far.")
+    targetDifference: float
+    logsPerSideNeeded: int | None = Field(description="Scored logs per side to detect `targetDifference`.")
+
+
+class CompareRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "by": "modelUsed",
+                    "a": {**_SUMMARY, "key": "gpt-4o-mini"},
+                    "b": {**_SUMMARY, "key": "gpt-4o"},
+                    "difference": _DIFFERENCE,
+                    "paired": _PAIRED,
+                    "power": _POWER,
+                    "verdict": "gpt-4o scores higher than gpt-4o-mini by 0.9 points (95% CI 0.5 to 1.3, p = 0.001).",
+                }
+            ]
+        }
+    )
+
+    by: str
+    a: GroupSummary
+    b: GroupSummary
+    difference: DifferenceRead | None
+    paired: PairedRead | None = Field(description="On the inputs both sides scored; null with fewer than 2.")
+    power: PowerRead
+    verdict: str
+
+
+class LeaderboardEntry(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_ENTRY]})
+
+    key: int | str
+    n: int
+    mean: float | None
+    ci95: Interval
+    rating: float | None = Field(description="The mean score, or the Bradley–Terry rating (Elo scale).")
+    ratingCi95: Interval = Field(description="Bootstrap percentiles (1,000 resamples, fixed seed).")
+    rank: int | None = Field(description="1 = best; null for a key with no battle (Bradley–Terry).")
+    rankCi95: list[int] | None = Field(
+        description="Best and worst rank across resamples: keys whose rank intervals overlap are not told apart."
+    )
+
+
+class LeaderboardRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"method": "mean", "by": "modelUsed", "entries": [_ENTRY]}]}
+    )
+
+    method: str
+    by: str
+    entries: list[LeaderboardEntry]

@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 an API or connection error (its message on stderr), 2 a
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import sys
@@ -126,7 +127,7 @@ logs_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `promptcrafter` command."""
-    for command in (signup, login, logout, whoami, search, export):
+    for command in (signup, login, logout, whoami, search, export, stats, compare, leaderboard):
         app.command()(command)
     app.command("import")(import_file)
     app.add_typer(prompts_app, name="prompts")
@@ -498,6 +499,192 @@ def import_file(
         except ImportFileError as error:
             raise typer.BadParameter(str(error), param_hint="FILE") from None
     _emit(summary, as_json, _import_summary)
+
+
+class TableFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+
+
+FormatOption = Annotated[
+    TableFormat, typer.Option("--format", help="table for people, csv to export (--json: the API's answer).")
+]
+
+
+def stats(
+    prompt_id: Annotated[str, typer.Argument(help="The prompt.")],
+    group_by: Annotated[str, typer.Option("--by", help="promptVersion, modelUsed or day.")] = "promptVersion",
+    model: Annotated[list[str] | None, typer.Option("--model", help="Only this model's logs; repeat: any.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only logs from this time on (ISO 8601).")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    format: FormatOption = TableFormat.table,
+) -> None:
+    """Score statistics of a prompt per version, model or day, with 95% intervals."""
+    with _session(url) as client:
+        answer = client.stats(prompt_id, group_by=group_by, model_used=model, since=since)
+    _emit_statistics(answer, answer["groups"], as_json, format, _stats_table)
+
+
+def compare(
+    prompt_id: Annotated[str, typer.Argument(help="The prompt.")],
+    a: Annotated[str, typer.Argument(help="The first side: a version number or a model name.")],
+    b: Annotated[str, typer.Argument(help="The second side; differences are b − a.")],
+    by: Annotated[str, typer.Option("--by", help="promptVersion or modelUsed.")] = "promptVersion",
+    target: Annotated[float | None, typer.Option(help="The difference worth detecting (default 0.5).")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    format: FormatOption = TableFormat.table,
+) -> None:
+    """Whether b scores better than a, by how much, and how many more logs would settle it."""
+    with _session(url) as client:
+        answer = client.compare(prompt_id, a, b, by=by, target=target)
+    _emit_statistics(answer, _comparison_rows(answer), as_json, format, _comparison_view)
+
+
+def leaderboard(
+    by: Annotated[str, typer.Option("--by", help="modelUsed or promptVersion (with --prompt).")] = "modelUsed",
+    method: Annotated[str, typer.Option(help="mean or bradley-terry.")] = "mean",
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Only this prompt's logs.")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+    format: FormatOption = TableFormat.table,
+) -> None:
+    """Models (or versions) ranked, with the uncertainty of each rating and rank."""
+    with _session(url) as client:
+        answer = client.leaderboard(by=by, method=method, prompt_id=prompt)
+    _emit_statistics(answer, answer["entries"], as_json, format, _leaderboard_table)
+
+
+def _emit_statistics(
+    answer: Json, rows: list[Json], as_json: bool, format: TableFormat, human: Callable[[Json], RenderableType]
+) -> None:
+    if as_json:
+        _emit(answer, True, human)
+    elif format is TableFormat.csv:
+        _write_csv(rows)
+    else:
+        Console().print(human(answer))
+
+
+def _write_csv(rows: list[Json]) -> None:
+    """Rows as CSV on stdout; nested figures flattened (`ci95.low`, `latencyMs.median`)."""
+    flat = [_flattened(row) for row in rows]
+    columns = list(dict.fromkeys(column for row in flat for column in row))
+    writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(flat)
+
+
+def _flattened(row: Json, prefix: str = "") -> Json:
+    flat: Json = {}
+    for name, value in row.items():
+        if isinstance(value, dict):
+            flat.update(_flattened(value, f"{prefix}{name}."))
+        elif isinstance(value, list) and len(value) == 2 and name.endswith(("ci95", "Ci95")):
+            flat[f"{prefix}{name}.low"], flat[f"{prefix}{name}.high"] = value
+        elif isinstance(value, list):
+            flat[f"{prefix}{name}"] = " ".join(str(item) for item in value)
+        else:
+            flat[f"{prefix}{name}"] = value
+    return flat
+
+
+def _figure(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _interval(values: list[float] | None, digits: int = 2) -> str:
+    return "–" if values is None else f"{_figure(values[0], digits)} to {_figure(values[1], digits)}"
+
+
+def _stats_table(answer: Json) -> RenderableType:
+    table = Table(title=f"Scores by {answer['groupBy']}", title_justify="left")
+    columns = ("Key", "Logs", "Scored", "Mean", "95% CI", "SD", "Median", "Min–max", "Latency p50/p95 ms", "Cost $")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "Key" else "right")
+    for group in answer["groups"]:
+        latency = group["latencyMs"]
+        table.add_row(
+            Text(str(group["key"])),
+            str(group["n"]),
+            str(group["scored"]),
+            _figure(group["mean"]),
+            _interval(group["ci95"]),
+            _figure(group["sd"]),
+            _figure(group["median"]),
+            f"{_figure(group['min'])}–{_figure(group['max'])}",
+            f"{_figure(latency['median'], 0)} / {_figure(latency['p95'], 0)}",
+            _figure(group["costUsd"]["sum"], 4),
+        )
+    return table if answer["groups"] else Text("No logs yet.")
+
+
+def _comparison_rows(answer: Json) -> list[Json]:
+    parts = ("a", "b", "difference", "paired", "power")
+    return [{"figure": part, **(answer[part] or {})} for part in parts]
+
+
+def _comparison_view(answer: Json) -> RenderableType:
+    sides = Table(title=f"Compared by {answer['by']}", title_justify="left")
+    for column in ("Side", "Key", "Logs", "Scored", "Mean", "95% CI", "SD"):
+        sides.add_column(column, justify="left" if column in ("Side", "Key") else "right")
+    for side in ("a", "b"):
+        summary = answer[side]
+        sides.add_row(
+            side,
+            Text(str(summary["key"])),
+            str(summary["n"]),
+            str(summary["scored"]),
+            _figure(summary["mean"]),
+            _interval(summary["ci95"]),
+            _figure(summary["sd"]),
+        )
+    figures = Table(show_header=False, box=None)
+    figures.add_column(style="bold")
+    figures.add_column()
+    difference, paired, power = answer["difference"], answer["paired"], answer["power"]
+    if difference is not None:
+        figures.add_row("b − a", f"{_figure(difference['mean'])} (95% CI {_interval(difference['ci95'])})")
+        figures.add_row("Welch", f"t = {_figure(difference['welch']['t'])}, p = {_figure(difference['welch']['p'], 4)}")
+        figures.add_row("Mann–Whitney", f"U = {_figure(difference['mannWhitney']['u'], 1)}, p = "
+                        f"{_figure(difference['mannWhitney']['p'], 4)}")
+        figures.add_row("Cohen's d", _figure(difference["cohensD"]))
+    if paired is not None:
+        figures.add_row(
+            f"Paired ({paired['n']} inputs)",
+            f"{_figure(paired['meanDifference'])} (95% CI {_interval(paired['ci95'])}); "
+            f"b wins {paired['wins']}, ties {paired['ties']}, loses {paired['losses']}",
+        )
+        figures.add_row("Win rate", f"{_figure(paired['winRate'])} (95% CI {_interval(paired['winRateCi95'])})")
+    figures.add_row(
+        "Power",
+        f"detectable now: {_figure(power['minimumDetectableDifference'])} points; "
+        f"for {_figure(power['targetDifference'])}: {_figure(power['logsPerSideNeeded'])} scored logs per side",
+    )
+    return Group(sides, figures, Text(answer["verdict"], style="bold"))
+
+
+def _leaderboard_table(answer: Json) -> RenderableType:
+    rating = "Rating" if answer["method"] == "bradley-terry" else "Mean"
+    table = Table(title=f"Leaderboard by {answer['by']} ({answer['method']})", title_justify="left")
+    for column in ("Rank", "Rank 95%", "Key", "Logs", rating, "95% CI"):
+        table.add_column(column, justify="left" if column == "Key" else "right")
+    for entry in answer["entries"]:
+        ranks = entry["rankCi95"]
+        table.add_row(
+            _figure(entry["rank"]),
+            "–" if ranks is None else f"{ranks[0]}–{ranks[1]}",
+            Text(str(entry["key"])),
+            str(entry["n"]),
+            _figure(entry["rating"], 1 if answer["method"] == "bradley-terry" else 2),
+            _interval(entry["ratingCi95"], 1 if answer["method"] == "bradley-terry" else 2),
+        )
+    return table if answer["entries"] else Text("No scored logs yet.")
 
 
 @contextmanager

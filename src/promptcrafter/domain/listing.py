@@ -43,7 +43,7 @@ def prompts_request(params: dict[str, list[str]]) -> ListRequest:
     filters: dict[str, Any] = {}
     if "tag" in params:
         filters["tag"] = _repeatable(params, "tag")
-    if (model := _single(params, "model")) is not None:
+    if (model := single(params, "model")) is not None:
         filters["model"] = model
     return _paged(params, filters, PROMPT_SORTS)
 
@@ -53,17 +53,17 @@ def logs_request(params: dict[str, list[str]]) -> ListRequest:
     filters: dict[str, Any] = {}
     if "modelUsed" in params:
         filters["model_used"] = _repeatable(params, "modelUsed")
-    if (version := _single(params, "promptVersion")) is not None:
-        filters["prompt_version"] = _positive_integer("promptVersion", version)
+    if (version := single(params, "promptVersion")) is not None:
+        filters["prompt_version"] = positive_integer("promptVersion", version)
     for name, key in (("minScore", "min_score"), ("maxScore", "max_score")):
-        if (score := _single(params, name)) is not None:
-            filters[key] = _number(name, score)
-    if (scored := _single(params, "scored")) is not None:
+        if (score := single(params, name)) is not None:
+            filters[key] = number(name, score)
+    if (scored := single(params, "scored")) is not None:
         if scored not in ("true", "false"):
-            raise _bad("scored", "Use true or false.")
+            raise bad_parameter("scored", "Use true or false.")
         filters["scored" if scored == "true" else "unscored"] = True
     for name in ("since", "until"):
-        if (moment := _single(params, name)) is not None:
+        if (moment := single(params, name)) is not None:
             filters[name] = _milliseconds(name, moment)
     return _paged(params, filters, LOG_SORTS)
 
@@ -89,12 +89,12 @@ def decode_cursor(text: str, order: str) -> Any:
         raise bad_cursor()
     made_for, key = decoded
     if made_for != order:
-        raise _bad("cursor", "The cursor was made for another sort; keep `sort` as it was.")
+        raise bad_parameter("cursor", "The cursor was made for another sort; keep `sort` as it was.")
     return key
 
 
 def bad_cursor() -> Invalid:
-    return _bad("cursor", "Not a cursor from this list.")
+    return bad_parameter("cursor", "Not a cursor from this list.")
 
 
 def prompt_filter(values: list[str]) -> str:
@@ -105,48 +105,48 @@ def prompt_filter(values: list[str]) -> str:
 
 
 def _paged(params: dict[str, list[str]], filters: dict[str, Any], sorts: tuple[str, ...]) -> ListRequest:
-    order = _single(params, "sort") or sorts[0]
+    order = single(params, "sort") or sorts[0]
     if order not in sorts:
-        raise _bad("sort", f"Use one of {', '.join(sorts)}.")
-    limit = _single(params, "limit")
-    cursor = _single(params, "cursor")
+        raise bad_parameter("sort", f"Use one of {', '.join(sorts)}.")
+    limit = single(params, "limit")
+    cursor = single(params, "cursor")
     return ListRequest(
         filters=filters,
         order=order,
-        limit=None if limit is None else _positive_integer("limit", limit, largest=LIMIT_MAX),
+        limit=None if limit is None else positive_integer("limit", limit, largest=LIMIT_MAX),
         after=None if cursor is None else decode_cursor(cursor, order),
     )
 
 
-def _single(params: dict[str, list[str]], name: str) -> str | None:
+def single(params: dict[str, list[str]], name: str) -> str | None:
     values = params.get(name, [])
     if len(values) > 1:
-        raise _bad(name, "Give it at most once.")
+        raise bad_parameter(name, "Give it at most once.")
     return values[0] if values else None
 
 
 def _repeatable(params: dict[str, list[str]], name: str) -> list[str]:
     values = params[name]
     if len(values) > _MAX_VALUES:
-        raise _bad(name, f"Give it at most {_MAX_VALUES} times.")
+        raise bad_parameter(name, f"Give it at most {_MAX_VALUES} times.")
     if any(not value or len(value) > 100 for value in values):
-        raise _bad(name, "Each value is 1 to 100 characters.")
+        raise bad_parameter(name, "Each value is 1 to 100 characters.")
     return list(dict.fromkeys(values))
 
 
-def _positive_integer(name: str, text: str, *, largest: int = 2**31 - 1) -> int:
+def positive_integer(name: str, text: str, *, largest: int = 2**31 - 1) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 10 or not 1 <= int(text) <= largest:
-        raise _bad(name, f"Use a whole number from 1 to {largest}.")
+        raise bad_parameter(name, f"Use a whole number from 1 to {largest}.")
     return int(text)
 
 
-def _number(name: str, text: str) -> float:
+def number(name: str, text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise _bad(name, "Use a number.") from None
+        raise bad_parameter(name, "Use a number.") from None
     if not math.isfinite(number):
-        raise _bad(name, "Use a finite number.")
+        raise bad_parameter(name, "Use a finite number.")
     return number
 
 
@@ -155,11 +155,11 @@ def _milliseconds(name: str, text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise _bad(name, "Use an ISO 8601 date or date-time, such as 2026-11-29T12:00:00Z.") from None
+        raise bad_parameter(name, "Use an ISO 8601 date or date-time, such as 2026-11-29T12:00:00Z.") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
-def _bad(name: str, problem: str) -> Invalid:
+def bad_parameter(name: str, problem: str) -> Invalid:
     return Invalid(messages.BAD_PARAMETERS, details=[{"field": name, "message": problem}])

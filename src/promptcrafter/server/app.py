@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promptcrafter import __version__, messages
 from promptcrafter.config import Settings
 from promptcrafter.errors import ApiError
-from promptcrafter.server.api import accounts, exports, health, logs, prompts, search, versions
+from promptcrafter.server.api import accounts, evaluation, exports, health, logs, prompts, search, versions
 from promptcrafter.server.context import ServerContext
 from promptcrafter.server.docs import mount_docs
 from promptcrafter.server.middleware import EdgeMiddleware
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     # The router tries routes in order: the busiest first, but a prompt's sub-resources before
     # `/prompts/{id:path}`, which would take them for ids.
-    for module in (exports, versions, prompts, logs, search, accounts, health):
+    for module in (exports, versions, evaluation, prompts, logs, search, accounts, health):
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)

@@ -60,6 +60,10 @@ class Caller:
         """`Database.read`, checking the account first."""
         return await self.context.db.read(self._checked(work), **params)
 
+    async def scan(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`Database.scan` (a read that may visit many rows), checking the account first."""
+        return await self.context.db.scan(self._checked(work), **params)
+
     async def write(self, work: Callable[..., T], /, **params: Any) -> T:
         """`Database.write`, checking the account first."""
         return await self.context.db.write(self._checked(work), **params)

@@ -156,7 +156,7 @@ class SortedList:
         A filter's value is bound as the parameter of its name; a list binds `name_0`,
         `name_1`…; `True` is a filter without a value (such as `scored`).
         """
-        params, shape = _bound(filters)
+        params, shape = bound_filters(filters)
         phases = self._orders[order]
         phase, last = _checked_key(phases, after)
         records: list[Any] = []
@@ -177,7 +177,7 @@ class SortedList:
     ) -> list[str]:
         """How the database would read the first phase of a page (its EXPLAIN), for checking that
         every list is served by an index."""
-        params, shape = _bound(filters)
+        params, shape = bound_filters(filters)
         query = self._query(order, 0, tuple(shape), following)
         if following:
             keys = self._orders[order][0].keys
@@ -204,7 +204,7 @@ class SortedList:
         return PageQuery(query, self._texts, [(key.name, phase.descending) for key in phase.keys])
 
 
-def _bound(filters: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+def bound_filters(filters: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[str, int]]]:
     """The filters' parameters, and their shape: each filter's name and number of values."""
     params: dict[str, Any] = {}
     shape = []

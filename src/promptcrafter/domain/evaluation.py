@@ -1,0 +1,255 @@
+"""Evaluation statistics (EVALUATION.md §8): what `stats`, `compare` and the leaderboard ask
+for, the aggregates they read (in one unit of work), and the answers computed from them.
+
+Reading (`gather_*`, SQL through `storage.aggregates`) and computing (`*_answer`, NumPy and
+SciPy through `statistics`) are separate steps, so that the maths can run off the event loop
+and no connection is held while it runs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from promptcrafter import messages, statistics
+from promptcrafter.domain import listing
+from promptcrafter.domain.prompts import READING, require_prompt_owner
+from promptcrafter.errors import Invalid
+from promptcrafter.storage import aggregates, prompts
+from promptcrafter.storage.transaction import Transaction
+
+GROUP_BYS = ("promptVersion", "modelUsed", "day")
+COMPARE_BYS = ("promptVersion", "modelUsed")
+METHODS = ("mean", "bradley-terry")
+_QUANTILES = {"median": 0.5, "p95": 0.95}
+# Each bootstrap resample fits every key: their number bounds the work a request can ask for.
+MAX_RANKED = 100
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """What the database summed up for each group, keyed by the group's stored value."""
+
+    totals: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    scores: dict[Any, list[tuple[float, int]]] = field(default_factory=dict)
+    clusters: dict[Any, statistics.Clusters] = field(default_factory=dict)
+    latencies: dict[Any, dict[int, float]] = field(default_factory=dict)
+
+
+# Requests
+
+
+def stats_request(params: dict[str, list[str]]) -> tuple[str, dict[str, Any]]:
+    """`groupBy` (default promptVersion) and the log filters of §5."""
+    group = listing.single(params, "groupBy") or "promptVersion"
+    if group not in GROUP_BYS:
+        raise listing.bad_parameter("groupBy", f"Use one of {', '.join(GROUP_BYS)}.")
+    return group, _filters(params)
+
+
+def compare_request(params: dict[str, list[str]]) -> tuple[str, Any, Any, float, dict[str, Any]]:
+    """`by`, the two sides `a` and `b` (version numbers or model names), `target` (default 0.5)
+    and the log filters."""
+    by = listing.single(params, "by")
+    if by not in COMPARE_BYS:
+        raise listing.bad_parameter("by", f"Use one of {', '.join(COMPARE_BYS)}.")
+    sides = [_side(by, name, listing.single(params, name)) for name in ("a", "b")]
+    text = listing.single(params, "target")
+    target = 0.5 if text is None else listing.number("target", text)
+    if not 0 < target <= 10:
+        raise listing.bad_parameter("target", "Use a number above 0 and at most 10.")
+    return by, sides[0], sides[1], target, _filters(params)
+
+
+def leaderboard_request(params: dict[str, list[str]]) -> tuple[str, str, dict[str, Any]]:
+    """`by` (default modelUsed), `method` (default mean), and the log filters."""
+    by = listing.single(params, "by") or "modelUsed"
+    if by not in COMPARE_BYS:
+        raise listing.bad_parameter("by", f"Use one of {', '.join(COMPARE_BYS)}.")
+    method = listing.single(params, "method") or "mean"
+    if method not in METHODS:
+        raise listing.bad_parameter("method", f"Use one of {', '.join(METHODS)}.")
+    if by == "promptVersion" and "promptId" not in params:
+        raise listing.bad_parameter("promptId", "Versions are numbered per prompt: give the prompt.")
+    return by, method, _filters(params)
+
+
+def _filters(params: dict[str, list[str]]) -> dict[str, Any]:
+    allowed = {name: values for name, values in params.items() if name in listing.LOG_FILTERS}
+    return listing.logs_request(allowed).filters
+
+
+def _side(by: str, name: str, value: str | None) -> Any:
+    if value is None:
+        raise listing.bad_parameter(name, "Give the version number or model name of this side.")
+    if by == "promptVersion":
+        return listing.positive_integer(name, value)
+    if not 1 <= len(value) <= 100:
+        raise listing.bad_parameter(name, "Use a model name of 1 to 100 characters.")
+    return value
+
+
+# Reading
+
+
+def require_readable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
+    require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, READING)
+
+
+def gather_groups(
+    tx: Transaction, *, user_id: str, prompt_id: str | None, group: str, filters: dict[str, Any]
+) -> Aggregates:
+    """The aggregates of one prompt's logs (or, without a prompt, all the user's) by group."""
+    if prompt_id is not None:
+        require_readable(tx, user_id=user_id, prompt_id=prompt_id)
+    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    found = Aggregates()
+    for row in aggregates.totals(tx, group=group, filters=scope):
+        found.totals[row["key"]] = row
+    for row in aggregates.score_counts(tx, group=group, filters=scope):
+        found.scores.setdefault(row["key"], []).append((row["score"], row["count"]))
+    for row in aggregates.cluster_sums(tx, group=group, filters=scope):
+        found.clusters[row["key"]] = statistics.Clusters(
+            count=row["clusters"],
+            sum_squared_sums=float(row["sum_squared_sums"]),
+            sum_count_times_sum=float(row["sum_count_times_sum"]),
+            sum_squared_counts=float(row["sum_squared_counts"]),
+        )
+    for row in aggregates.latency_order_statistics(tx, group=group, filters=scope):
+        found.latencies.setdefault(row["key"], {})[row["position"] - 1] = row["latency"]
+    return found
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Both sides' aggregates, and their per-input means where both scored the same input."""
+
+    groups: Aggregates
+    a_means: np.ndarray
+    b_means: np.ndarray
+
+
+def gather_comparison(
+    tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, a: Any, b: Any, filters: dict[str, Any]
+) -> Comparison:
+    groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters)
+    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    rows = aggregates.paired_means(tx, by=by, a=a, b=b, filters=scope, per_prompt=prompt_id is None)
+    return Comparison(
+        groups,
+        np.array([float(row["a_mean"]) for row in rows]),
+        np.array([float(row["b_mean"]) for row in rows]),
+    )
+
+
+def leaderboard_signature(
+    tx: Transaction, *, user_id: str, prompt_id: str | None, filters: dict[str, Any]
+) -> tuple[Any, ...]:
+    """What a cached leaderboard of this scope is valid for (see `aggregates.signature`)."""
+    if prompt_id is not None:
+        require_readable(tx, user_id=user_id, prompt_id=prompt_id)
+    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    return aggregates.signature(tx, filters=scope)
+
+
+def gather_cells(
+    tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, filters: dict[str, Any]
+) -> tuple[Aggregates, list[dict[str, Any]]]:
+    groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters)
+    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    return groups, aggregates.key_input_cells(tx, by=by, filters=scope)
+
+
+# Answers
+
+
+def stats_answer(group: str, found: Aggregates) -> dict[str, Any]:
+    return {
+        "groupBy": group,
+        "groups": [{"key": shown_key(group, key), **_summary(found, key)} for key in sorted(found.totals)],
+    }
+
+
+def compare_answer(by: str, a: Any, b: Any, target: float, found: Comparison) -> dict[str, Any]:
+    names = [f"version {side}" if by == "promptVersion" else str(side) for side in (a, b)]
+    result = statistics.compare(
+        _scores(found.groups, a),
+        _scores(found.groups, b),
+        found.a_means,
+        found.b_means,
+        a_name=names[0],
+        b_name=names[1],
+        target=target,
+    )
+    return {
+        "by": by,
+        "a": {"key": a, **_summary(found.groups, a)},
+        "b": {"key": b, **_summary(found.groups, b)},
+        **result,
+    }
+
+
+def leaderboard_answer(
+    by: str, method: str, found: Aggregates, cells: list[dict[str, Any]], seed: int = 0
+) -> dict[str, Any]:
+    keys = sorted(found.scores)
+    if len(keys) > MAX_RANKED:
+        problem = f"{len(keys)} to rank; at most {MAX_RANKED}: narrow it with promptId or the log filters."
+        raise Invalid(messages.BAD_PARAMETERS, details=[{"field": "by", "message": problem}])
+    key_index = {key: index for index, key in enumerate(keys)}
+    clusters: dict[str, int] = {}
+    usable = [row for row in cells if row["key"] in key_index]
+    table = statistics.Cells(
+        key=np.array([key_index[row["key"]] for row in usable], dtype=np.int64),
+        input=np.array([clusters.setdefault(row["cluster"], len(clusters)) for row in usable], dtype=np.int64),
+        total=np.array([float(row["total"]) for row in usable]),
+        count=np.array([row["count"] for row in usable], dtype=np.int64),
+    )
+    entries = statistics.leaderboard(
+        [shown_key(by, key) for key in keys],
+        table,
+        [found.totals[key]["n"] for key in keys],
+        method=method,
+        seed=seed,
+    )
+    return {"method": method, "by": by, "entries": entries}
+
+
+def shown_key(group: str, key: Any) -> Any:
+    """A group's key as the API shows it: a day as `2026-11-29`."""
+    if group == "day":
+        return time.strftime("%Y-%m-%d", time.gmtime(key * aggregates.DAY_MS // 1000))
+    return key
+
+
+def _scores(found: Aggregates, key: Any) -> statistics.Scores:
+    return statistics.Scores.from_counts(found.scores.get(key, []))
+
+
+def _summary(found: Aggregates, key: Any) -> dict[str, Any]:
+    totals = found.totals.get(key, {"n": 0, "with_latency": 0, "with_cost": 0, "cost": None})
+    summary = statistics.summary(totals["n"], _scores(found, key), found.clusters.get(key))
+    latencies = found.latencies.get(key, {})
+    summary["latencyMs"] = {
+        name: _quantile(latencies, totals["with_latency"], quantile) for name, quantile in _QUANTILES.items()
+    }
+    summary["costUsd"] = {"sum": None if not totals["with_cost"] else float(totals["cost"])}
+    return summary
+
+
+def _quantile(sorted_values: dict[int, float], count: int, quantile: float) -> float | None:
+    """NumPy's linear interpolation between the order statistics around quantile·(count − 1)."""
+    if count == 0:
+        return None
+    index = quantile * (count - 1)
+    below = math.floor(index)
+    low = sorted_values[below]
+    if below + 1 >= count:
+        return float(low)
+    high, fraction = sorted_values[below + 1], index - below
+    # As numpy.percentile computes it, for the last digits to agree.
+    return float(high - (high - low) * (1 - fraction) if fraction >= 0.5 else low + (high - low) * fraction)
