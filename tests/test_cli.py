@@ -798,3 +798,41 @@ def test_import_refuses_a_file_that_is_neither_an_export_nor_sample_data(email: 
         result = run("import", str(tmp_path / name))
         assert result.exit_code == 2, result.output
         assert message in plain(result.stderr)
+
+
+def test_stats_compare_and_leaderboard_print_tables_json_and_csv(prompt_id: str, tmp_path: Path) -> None:
+    run("prompts", "edit", prompt_id, "--content", "Write subject lines about {{topic}}.")
+    scored = tmp_path / "scored.jsonl"
+    logs = [
+        {"promptId": prompt_id, "promptVersion": version, "output": "o", "modelUsed": model,
+         "score": 5 + version + (i % 3) * 0.5, "input": {"topic": str(i)}}
+        for i in range(12)
+        for version in (1, 2)
+        for model in ("small", "large")
+    ]
+    scored.write_text("".join(json.dumps(log) + "\n" for log in logs))
+    assert run("import", str(scored)).exit_code == 0
+
+    table = run("stats", prompt_id)
+    assert table.exit_code == 0, table.output
+    assert "Scores by promptVersion" in table.stdout and "95% CI" in table.stdout
+    assert [group["key"] for group in run_json("stats", prompt_id, "--by", "modelUsed")["groups"]] == ["large", "small"]
+    rows = run("stats", prompt_id, "--format", "csv").stdout.splitlines()
+    assert rows[0].startswith("key,n,scored,mean,sd,median,min,max,ci95.low,ci95.high,histogram,")
+    assert [row.split(",")[:3] for row in rows[1:]] == [["1", "24", "24"], ["2", "24", "24"]]
+
+    compared = run("compare", prompt_id, "1", "2")
+    assert compared.exit_code == 0, compared.output
+    assert "b wins 12, ties 0, loses 0" in plain(compared.stdout)
+    assert "version 2 scores higher than version 1 by 1.0 points" in plain(compared.stdout)
+    answer = run_json("compare", prompt_id, "small", "large", "--by", "modelUsed")
+    assert answer["paired"]["n"] == 12 and answer["difference"]["mean"] == 0
+
+    board = run("leaderboard", "--prompt", prompt_id, "--by", "promptVersion", "--method", "bradley-terry")
+    assert board.exit_code == 0, board.output
+    assert "Leaderboard by promptVersion (bradley-terry)" in board.stdout
+    assert [entry["key"] for entry in run_json("leaderboard", "--prompt", prompt_id)["entries"]] in (
+        ["large", "small"],
+        ["small", "large"],
+    )
+    assert run("leaderboard", "--format", "csv").stdout.startswith("key,n,mean,ci95.low,ci95.high,rating,")

@@ -665,3 +665,49 @@ async def test_async_export_to_and_import_file(server: LiveServer, tmp_path: Pat
         assert (await second.import_file(library))["prompts"] == {"created": 3, "existing": 0}
         with pytest.raises(BadRequestError):
             await second.import_records(logs=[])
+
+
+def scored_versions(client: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    client.update_prompt(prompt["_id"], content="Write five short subject lines about {{topic}}.")
+    client.create_logs(
+        [
+            {
+                "promptId": prompt["_id"],
+                "promptVersion": version,
+                "output": "o",
+                "modelUsed": model,
+                "score": 5 + version + (i % 3) * 0.5,
+                "input": {"topic": str(i)},
+            }
+            for i in range(12)
+            for version in (1, 2)
+            for model in ("small", "large")
+        ]
+    )
+
+
+def test_stats_compare_and_leaderboard(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    scored_versions(sdk, prompt)
+    stats = sdk.stats(prompt["_id"])
+    assert [group["key"] for group in stats["groups"]] == [1, 2]
+    assert sdk.stats(prompt["_id"], group_by="modelUsed", model_used=["small"])["groups"][0]["n"] == 24
+    comparison = sdk.compare(prompt["_id"], 1, 2)
+    assert comparison["paired"]["n"] == 12 and comparison["paired"]["wins"] == 12
+    assert comparison["verdict"].startswith("version 2 scores higher than version 1")
+    assert sdk.compare(None, "small", "large", by="modelUsed")["paired"]["n"] == 12
+    board = sdk.leaderboard(method="bradley-terry", prompt_id=prompt["_id"], by="promptVersion")
+    assert [entry["key"] for entry in board["entries"]] == [2, 1]
+    with pytest.raises(TypeError, match="unknown log filters: colour"):
+        sdk.stats(prompt["_id"], colour="red")
+
+
+@pytest.mark.anyio
+async def test_async_stats_compare_and_leaderboard(server: LiveServer) -> None:
+    async with AsyncPromptCrafterClient(server.url) as client:
+        await client.signup("Ada Lovelace", unique_email(), PASSWORD)
+        prompt = await client.create_prompt("Subject lines", "Write five subject lines.", "gpt-4o")
+        with PromptCrafterClient(server.url, token=client.token) as blocking:
+            scored_versions(blocking, prompt)
+        assert (await client.stats(prompt["_id"]))["groups"][1]["scored"] == 24
+        assert (await client.compare(prompt["_id"], 1, 2))["difference"]["mean"] == 1.0
+        assert len((await client.leaderboard())["entries"]) == 2
