@@ -130,3 +130,14 @@ def test_export_and_import_example_runs_twice_after_the_command_line(server: Liv
         assert "Translate the text below into {{language}}." in [prompt["content"] for prompt in prompts]
         assert "Bonjour le monde\n" in [line.get("output") for line in lines]
     assert (tmp_path / "logs.csv").read_text().startswith("_id,promptId,promptVersion,")
+
+
+def test_statistics_example_prints_the_verdict_shown(server: LiveServer, tmp_path: Path) -> None:
+    run_bash(for_server(shell_example("A first session with curl"), server), tmp_path)
+    run_bash(for_server(shell_example("Command line"), server), tmp_path)
+    example = for_server(shell_example("Is version 2 better? Statistics you can act on"), server)
+    example = example.replace("examples/", f"{README.parent}/examples/")
+    shown = README.read_text(encoding="utf-8").split("(after a table")[0].rsplit("```\n", 2)[-2]
+    for _ in range(2):
+        output = run_bash(example, tmp_path)
+        assert " ".join(shown.split()) in " ".join(output.split())
