@@ -64,9 +64,9 @@ class Caller:
         """`Database.scan` (a read that may visit many rows), checking the account first."""
         return await self.context.db.scan(self._checked(work), **params)
 
-    async def write(self, work: Callable[..., T], /, **params: Any) -> T:
+    async def write(self, work: Callable[..., T], /, *, bulk: bool = False, **params: Any) -> T:
         """`Database.write`, checking the account first."""
-        return await self.context.db.write(self._checked(work), **params)
+        return await self.context.db.write(self._checked(work), bulk=bulk, **params)
 
     def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, start: Any = None, **params: Any

@@ -171,13 +171,19 @@ class Database:
                 raise
         return await self._scan_in_thread(work, params)
 
-    async def write(self, work: Callable[..., T], /, **params: Any) -> T:
-        """`work(tx, **params)` in a transaction that may write."""
+    async def write(self, work: Callable[..., T], /, *, bulk: bool = False, **params: Any) -> T:
+        """`work(tx, **params)` in a transaction that may write.
+
+        A `bulk` write (a batch, an import: up to a thousand rows, and their search index)
+        takes long enough on SQLite to hold up every other request of the process; it runs in
+        a worker thread instead, still in the writers' turn.
+        """
         if self._request_engine is not None:
             return await self._awaiting_network(work, write=True, params=params)
         async with self._writer_turn():
-            with self._unit_of_work(self._connections, write=True) as tx:
-                return work(tx, **params)
+            if bulk:
+                return await anyio.to_thread.run_sync(self._write, work, params, limiter=self._threads)
+            return self._write(work, params)
 
     async def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, start: Any = None, **params: Any
@@ -229,6 +235,10 @@ class Database:
             return await anyio.to_thread.run_sync(self._scan, work, params, limiter=self._threads)
         finally:
             self._admitted.release()
+
+    def _write(self, work: Callable[..., T], params: dict[str, Any]) -> T:
+        with self._unit_of_work(self._connections, write=True) as tx:
+            return work(tx, **params)
 
     def _scan(self, work: Callable[..., T], params: dict[str, Any]) -> T:
         with self._unit_of_work(self._connections, write=False) as tx:

@@ -125,7 +125,7 @@ async def import_records(caller: Authenticated, raw: Body) -> Response:
     data. Ids are kept where free and replaced where another user has them (`ids` says where
     each went); what was imported before, or is already yours, is not added again."""
     request = parse_body(raw, ImportBatch, messages.FIELDS_INVALID)
-    result = await caller.write(imports.import_batch, user_id=caller.user_id, request=request)
+    result = await caller.write(imports.import_batch, bulk=True, user_id=caller.user_id, request=request)
     placed = {"prompts": result.prompts, "logs": result.logs}
     return JSONResponse(
         {

@@ -49,7 +49,7 @@ async def create_logs(caller: Authenticated, raw: Body) -> Response:
     """Record up to 1,000 outputs in one request, all or none: a bad item is a 400 whose
     `details` name its `index` and `field`, and nothing is stored."""
     request = parse_body(raw, LogBatch, messages.FIELDS_INVALID, items_of="logs")
-    created = await caller.write(rules.create_many, user_id=caller.user_id, requests=request.logs)
+    created = await caller.write(rules.create_many, bulk=True, user_id=caller.user_id, requests=request.logs)
     return JSONResponse({"logs": [shapes.log(log) for log in created]}, status_code=201)
 
 
