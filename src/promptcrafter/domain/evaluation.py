@@ -108,16 +108,32 @@ def gather_groups(
         require_readable(tx, user_id=user_id, prompt_id=prompt_id)
     scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
     found = Aggregates()
-    for row in aggregates.totals(tx, group=group, filters=scope):
-        found.totals[row["key"]] = row
-    for row in aggregates.score_counts(tx, group=group, filters=scope):
-        found.scores.setdefault(row["key"], []).append((row["score"], row["count"]))
-    for row in aggregates.cluster_sums(tx, group=group, filters=scope):
-        found.clusters[row["key"]] = statistics.Clusters(
-            count=row["clusters"],
-            sum_squared_sums=float(row["sum_squared_sums"]),
-            sum_count_times_sum=float(row["sum_count_times_sum"]),
-            sum_squared_counts=float(row["sum_squared_counts"]),
+    alone: dict[Any, list[float]] = {}  # per key: scored logs without an input, Σ s, Σ s²
+    for row in aggregates.score_rows(tx, group=group, filters=scope):
+        totals = found.totals.setdefault(row["key"], {"n": 0, "with_latency": 0, "with_cost": 0, "cost": 0.0})
+        for name in ("with_latency", "with_cost"):
+            totals[name] += row[name]
+        totals["n"] += row["count"]
+        totals["cost"] += row["cost"] or 0.0
+        if row["score"] is not None:
+            found.scores.setdefault(row["key"], []).append((row["score"], row["count"]))
+            if row["alone"]:
+                sums = alone.setdefault(row["key"], [0, 0.0, 0.0])
+                sums[0] += row["count"]
+                sums[1] += row["count"] * row["score"]
+                sums[2] += row["count"] * row["score"] ** 2
+    by_input = {row["key"]: row for row in aggregates.cluster_sums(tx, group=group, filters=scope)}
+    for key in found.scores:
+        # A log without an input is a cluster of its own: S_c = its score, n_c = 1.
+        row = by_input.get(
+            key, {"clusters": 0, "sum_squared_sums": 0, "sum_count_times_sum": 0, "sum_squared_counts": 0}
+        )
+        count, total, squares = alone.get(key, [0, 0.0, 0.0])
+        found.clusters[key] = statistics.Clusters(
+            count=int(row["clusters"]) + int(count),
+            sum_squared_sums=float(row["sum_squared_sums"]) + squares,
+            sum_count_times_sum=float(row["sum_count_times_sum"]) + total,
+            sum_squared_counts=float(row["sum_squared_counts"]) + count,
         )
     for row in aggregates.latency_order_statistics(tx, group=group, filters=scope):
         found.latencies.setdefault(row["key"], {})[row["position"] - 1] = row["latency"]

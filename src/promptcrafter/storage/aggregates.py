@@ -34,21 +34,17 @@ _QUANTILES = {"median": (1, 2), "p95": (95, 100)}
 Shape = tuple[tuple[str, int], ...]
 
 
-def score_counts(tx: Transaction, *, group: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per group and distinct score: how many scored logs have it (`key`, `score`, `count`)."""
+def score_rows(tx: Transaction, *, group: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per group, distinct score (null: unscored) and whether the logs have an input (`alone`
+    when not): how many logs (`count`), how many have a latency, and the count and sum of costs."""
     params, shape = bound_filters(filters)
-    return tx.all(_score_counts(group, tuple(shape)), **params)
-
-
-def totals(tx: Transaction, *, group: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per group: logs (`n`), logs with a latency, and the cost of those with one."""
-    params, shape = bound_filters(filters)
-    return tx.all(_totals(group, tuple(shape)), **params)
+    return tx.all(_score_rows(group, tuple(shape)), **params)
 
 
 def cluster_sums(tx: Transaction, *, group: str, filters: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per group, over its clusters c (inputs) of scored logs with sum S_c and count n_c: the number
-    of clusters and Σ S_c², Σ n_c·S_c, Σ n_c²."""
+    """Per group, over its clusters c (scored logs with the same input) with sum S_c and count n_c:
+    the number of clusters and Σ S_c², Σ n_c·S_c, Σ n_c². Logs without an input, clusters of one
+    each, are left to the caller (`score_rows` counts them)."""
     params, shape = bound_filters(filters)
     return tx.all(_cluster_sums(group, tuple(shape)), **params)
 
@@ -89,28 +85,21 @@ def _where(shape: Shape, *more: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 @functools.lru_cache(maxsize=256)
-def _score_counts(group: str, shape: Shape) -> Statement:
+def _score_rows(group: str, shape: Shape) -> Statement:
     key = GROUPS[group].label("key")
-    return Statement(
-        select(key, logs.c.score.label("score"), func.count().label("count"))
-        .where(_where(shape, _SCORED))
-        .group_by(key, logs.c.score)
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _totals(group: str, shape: Shape) -> Statement:
-    key = GROUPS[group].label("key")
+    alone = logs.c.input_hash.is_(None).label("alone")
     return Statement(
         select(
             key,
-            func.count().label("n"),
+            logs.c.score.label("score"),
+            alone,
+            func.count().label("count"),
             func.count(logs.c.latency_ms).label("with_latency"),
             func.count(logs.c.cost_usd).label("with_cost"),
             func.sum(logs.c.cost_usd).label("cost"),
         )
         .where(_where(shape))
-        .group_by(key)
+        .group_by(key, logs.c.score, alone)
     )
 
 
@@ -119,8 +108,8 @@ def _cluster_sums(group: str, shape: Shape) -> Statement:
     key = GROUPS[group].label("key")
     clusters = (
         select(key, func.sum(logs.c.score).label("total"), func.count(logs.c.score).label("count"))
-        .where(_where(shape, _SCORED))
-        .group_by(key, _CLUSTER)
+        .where(_where(shape, _SCORED, logs.c.input_hash.is_not(None)))
+        .group_by(key, logs.c.input_hash)
         .subquery()
     )
     total, count = clusters.c.total, clusters.c.count
