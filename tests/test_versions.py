@@ -324,6 +324,8 @@ def test_text_that_is_not_a_variable_is_kept(client: TestClient, user: User) -> 
 
 
 ROUTES = [
+    ("GET", "?label=production", None),
+    ("GET", "?version=1", None),
     ("GET", "/versions", None),
     ("GET", "/versions/1", None),
     ("POST", "/versions/1/restore", None),

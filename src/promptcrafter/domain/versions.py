@@ -63,6 +63,14 @@ def as_of(
     tx: Transaction, *, user_id: str, prompt_id: str, version: int | None = None, label: str | None = None
 ) -> PromptRecord:
     """The prompt with the fields of a version, by number or label (neither: the current)."""
+    if label is not None and label != LATEST and version is None:
+        found = prompts.get_as_labelled(tx, prompt_id=prompt_id, label=label)
+        require_prompt_owner(None if found is None else found[0]["owner_id"], user_id, READING)
+        assert found is not None
+        labelled, has_label = found
+        if not has_label:
+            raise NotFound(messages.LABEL_NOT_FOUND)
+        return labelled
     prompt = _prompt(tx, user_id, prompt_id, READING)
     return _at(tx, prompt, _resolve(tx, prompt, version, label))
 

@@ -10,7 +10,7 @@ from sqlalchemy import BindParameter, and_, bindparam, case, delete, insert, lit
 from promptcrafter.storage import versions
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Filter, Page, Phase, SortedList
 from promptcrafter.storage.statements import IdLookup, Record, Statement, escape_like
-from promptcrafter.storage.tables import prompts
+from promptcrafter.storage.tables import prompt_labels, prompt_versions, prompts
 from promptcrafter.storage.transaction import Transaction
 from promptcrafter.storage.values import new_id, now_ms
 
@@ -54,6 +54,27 @@ _UPDATE = Statement(
     .returning(*COLUMNS)
 )
 _DELETE = Statement(delete(prompts).where(prompts.c.id == bindparam("prompt_id")))
+# What an application fetches at run time, `GET /prompts/{id}?label=…`, in one statement: the
+# prompt, the version its label names, and that version's fields.
+_AS_LABELLED = Statement(
+    select(
+        *COLUMNS,
+        prompt_labels.c.version.label("labelled_version"),
+        *(prompt_versions.c[name].label(f"labelled_{name}") for name in versions.FIELDS),
+    )
+    .select_from(
+        prompts.outerjoin(
+            prompt_labels, and_(prompt_labels.c.prompt_id == prompts.c.id, prompt_labels.c.name == bindparam("name"))
+        ).outerjoin(
+            prompt_versions,
+            and_(
+                prompt_versions.c.prompt_id == prompt_labels.c.prompt_id,
+                prompt_versions.c.version == prompt_labels.c.version,
+            ),
+        )
+    )
+    .where(prompts.c.id == bindparam("prompt_id"))
+)
 
 
 class PromptRecord(TypedDict):
@@ -157,6 +178,26 @@ def get(tx: Transaction, *, prompt_id: str, for_update: bool = False) -> PromptR
     """
     row = tx.first(_GET_FOR_UPDATE if for_update else _GET, prompt_id=prompt_id)
     return record(row) if row else None
+
+
+def get_as_labelled(tx: Transaction, *, prompt_id: str, label: str) -> tuple[PromptRecord, bool] | None:
+    """A prompt with the fields of the version `label` names, and whether it has that label
+    (if not, the prompt as it is); None when there is no such prompt."""
+    row = tx.first(_AS_LABELLED, prompt_id=prompt_id, name=label)
+    if row is None:
+        return None
+    prompt = record(row)
+    if row["labelled_version"] is None:
+        return prompt, False
+    labelled: PromptRecord = {
+        **prompt,
+        "title": row["labelled_title"],
+        "content": row["labelled_content"],
+        "model": row["labelled_model"],
+        "tags": orjson.loads(row["labelled_tags"]),
+        "version": row["labelled_version"],
+    }
+    return labelled, True
 
 
 def owner_of(tx: Transaction, *, prompt_id: str) -> str | None:
