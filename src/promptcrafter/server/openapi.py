@@ -111,6 +111,16 @@ def parameter(name: str, description: str, schema: dict[str, Any], *, required: 
 
 
 TEXTS = {"type": "array", "items": {"type": "string"}}
+# The log filters of EVALUATION.md §5, read by lists, exports and statistics alike.
+LOG_FILTERS = [
+    parameter("modelUsed", "Only logs of these models (any of them).", TEXTS),
+    parameter("promptVersion", "Only logs of this version of the prompt.", {"type": "integer", "minimum": 1}),
+    parameter("minScore", "Only logs scored at least this.", {"type": "number"}),
+    parameter("maxScore", "Only logs scored at most this.", {"type": "number"}),
+    parameter("scored", "Only scored (`true`) or unscored (`false`) logs.", {"enum": ["true", "false"]}),
+    parameter("since", "Only logs created at or after this time.", {"type": "string", "format": "date-time"}),
+    parameter("until", "Only logs created before this time.", {"type": "string", "format": "date-time"}),
+]
 
 
 def paging(sorts: tuple[str, ...]) -> list[dict[str, Any]]:

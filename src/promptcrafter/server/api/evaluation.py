@@ -16,7 +16,7 @@ from promptcrafter.domain import evaluation, listing
 from promptcrafter.domain import prompts as prompt_rules
 from promptcrafter.schemas import CompareRead, LeaderboardRead, StatsRead
 from promptcrafter.server.deps import Caller, authenticated
-from promptcrafter.server.openapi import TEXTS, errors, parameter, parameters
+from promptcrafter.server.openapi import LOG_FILTERS, errors, parameter, parameters
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 
@@ -39,15 +39,6 @@ READING = errors(
         404: messages.PROMPT_NOT_FOUND,
     },
 )
-LOG_FILTERS = [
-    parameter("modelUsed", "Only logs of these models (any of them).", TEXTS),
-    parameter("promptVersion", "Only logs of this version.", {"type": "integer", "minimum": 1}),
-    parameter("minScore", "Only logs scored at least this.", {"type": "number"}),
-    parameter("maxScore", "Only logs scored at most this.", {"type": "number"}),
-    parameter("scored", "Only scored (`true`) or unscored (`false`) logs.", {"enum": ["true", "false"]}),
-    parameter("since", "Only logs created at or after this time.", {"type": "string", "format": "date-time"}),
-    parameter("until", "Only logs created before this time.", {"type": "string", "format": "date-time"}),
-]
 SIDES = [
     parameter("by", "What the sides are.", {"enum": list(evaluation.COMPARE_BYS)}, required=True),
     parameter("a", "The first side: a version number or a model name.", {"type": "string"}, required=True),

@@ -16,7 +16,7 @@ from promptcrafter.domain import logs as log_rules
 from promptcrafter.schemas import ImportBatch, ImportRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
-from promptcrafter.server.openapi import TEXTS, body, errors, parameter, parameters
+from promptcrafter.server.openapi import LOG_FILTERS, body, errors, parameter, parameters
 from promptcrafter.server.responses import JSONResponse, download
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs, prompts, versions
@@ -53,7 +53,7 @@ FORMAT = parameter("format", "`jsonl` (one log per line) or `csv`.", {"enum": li
     openapi_extra=parameters(
         FORMAT,
         parameter("promptId", "Only this prompt's logs.", {"type": "string"}),
-        parameter("modelUsed", "Only logs of these models (any of them).", TEXTS),
+        *LOG_FILTERS,
         parameter("sort", "The order; default `createdAt`.", {"enum": list(listing.LOG_SORTS)}),
     ),
 )

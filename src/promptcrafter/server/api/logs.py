@@ -13,7 +13,7 @@ from promptcrafter.domain import logs as rules
 from promptcrafter.schemas import LogBatch, LogBatchRead, LogCreate, LogRead
 from promptcrafter.server import shapes
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
-from promptcrafter.server.openapi import TEXTS, body, errors, paging, parameter, parameters
+from promptcrafter.server.openapi import LOG_FILTERS, body, errors, paging, parameter, parameters
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
 from promptcrafter.storage import logs
@@ -66,13 +66,7 @@ async def create_logs(caller: Authenticated, raw: Body) -> Response:
     ),
     openapi_extra=parameters(
         parameter("promptId", "Only this prompt's logs.", {"type": "string"}),
-        parameter("modelUsed", "Only logs of these models (any of them).", TEXTS),
-        parameter("promptVersion", "Only logs of this version of the prompt.", {"type": "integer", "minimum": 1}),
-        parameter("minScore", "Only logs scored at least this.", {"type": "number"}),
-        parameter("maxScore", "Only logs scored at most this.", {"type": "number"}),
-        parameter("scored", "Only scored (`true`) or unscored (`false`) logs.", {"enum": ["true", "false"]}),
-        parameter("since", "Only logs created at or after this time.", {"type": "string", "format": "date-time"}),
-        parameter("until", "Only logs created before this time.", {"type": "string", "format": "date-time"}),
+        *LOG_FILTERS,
         *paging(listing.LOG_SORTS),
     ),
 )
