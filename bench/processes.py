@@ -81,6 +81,7 @@ class ManagedProcess:
     argv: list[str]
     log_path: Path
     env: dict[str, str] | None = None
+    cwd: Path | None = None  # where it runs, for servers that write files into it
     popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> None:
@@ -94,6 +95,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self.env,
+                cwd=self.cwd,
                 start_new_session=True,
             )
         finally:

@@ -27,6 +27,20 @@ def start_promptcrafter(
 
     Without ``db_url`` the server gets a fresh SQLite file in ``workdir``.
     """
+    process, base_url = launch_promptcrafter(stack=stack, workdir=workdir, command=command, db_url=db_url)
+    target = Target(name="promptcrafter", base_url=base_url, process=process, version=version())
+    ids = asyncio.run(_seed(base_url, seed_concurrency))
+    target.cases = _cases(ids)
+    return target
+
+
+def launch_promptcrafter(
+    *, stack: ExitStack, workdir: Path, command: list[str], db_url: str | None
+) -> tuple[ManagedProcess, str]:
+    """Start ``promptcrafter serve`` on a free port, stopped when ``stack`` closes; return it and its URL.
+
+    Without ``db_url`` the server gets a fresh SQLite file in ``workdir``.
+    """
     executable = find_executable(command[0]) if command else None
     if executable is None:
         raise RuntimeError(f"PromptCrafter CLI not found ({command[0] if command else 'empty command'}): "
@@ -47,14 +61,10 @@ def start_promptcrafter(
     stack.callback(process.stop)
     base_url = f"http://127.0.0.1:{port}"
     process.wait_http_ok(base_url + "/health")
-
-    target = Target(name="promptcrafter", base_url=base_url, process=process, version=_version())
-    ids = asyncio.run(_seed(base_url, seed_concurrency))
-    target.cases = _cases(ids)
-    return target
+    return process, base_url
 
 
-def _version() -> str:
+def version() -> str:
     """The installed PromptCrafter version, if the package metadata is there."""
     try:
         return "promptcrafter " + metadata.version("promptcrafter")
@@ -66,12 +76,7 @@ async def _seed(base_url: str, concurrency: int) -> dict[str, str]:
     """Sign up one user and create the data set with concurrent requests."""
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=30.0, limits=limits) as client:
-        # A unique email per run, so a reused PostgreSQL database still works:
-        # every query below is scoped to this user.
-        email, password = f"bench-{secrets.token_hex(6)}@bench.invalid", secrets.token_urlsafe(18)
-        signup = await client.post("/auth/signup", json={"name": "Bench User", "email": email, "password": password})
-        token = expect_status(signup, 201, "signup")["token"]
-        client.headers["Authorization"] = f"Bearer {token}"
+        token = await sign_up(client)
 
         async def create_prompt(prompt: dataset.PromptData) -> str:
             body = {"title": prompt.title, "content": prompt.content, "model": prompt.model, "tags": prompt.tags}
@@ -88,6 +93,19 @@ async def _seed(base_url: str, concurrency: int) -> dict[str, str]:
         pairs = [(pid, log) for i, pid in enumerate(prompt_ids) for log in dataset.logs_for(i)]
         await dataset.run_bounded(pairs, create_log, concurrency)
         return {"token": token, "prompt": prompt_ids[0], "sink": sink_id}
+
+
+async def sign_up(client: httpx.AsyncClient) -> str:
+    """Sign up a new user, make ``client`` send its token from now on, and return the token.
+
+    The email is unique per call, so a reused PostgreSQL database still works:
+    every query of a benchmark is scoped to this user.
+    """
+    email, password = f"bench-{secrets.token_hex(6)}@bench.invalid", secrets.token_urlsafe(18)
+    signup = await client.post("/auth/signup", json={"name": "Bench User", "email": email, "password": password})
+    token: str = expect_status(signup, 201, "signup")["token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return token
 
 
 def _log_body(prompt_id: str, log: dataset.LogData) -> dict[str, Any]:
