@@ -101,12 +101,19 @@ def require_readable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
 
 
 def gather_groups(
-    tx: Transaction, *, user_id: str, prompt_id: str | None, group: str, filters: dict[str, Any]
+    tx: Transaction,
+    *,
+    user_id: str,
+    prompt_id: str | None,
+    group: str,
+    filters: dict[str, Any],
+    counts_only: bool = False,
 ) -> Aggregates:
-    """The aggregates of one prompt's logs (or, without a prompt, all the user's) by group."""
+    """The aggregates of one prompt's logs (or, without a prompt, all the user's) by group;
+    `counts_only` leaves out what only a summary needs (cluster sums, latencies)."""
     if prompt_id is not None:
         require_readable(tx, user_id=user_id, prompt_id=prompt_id)
-    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    scope = _scope(user_id, prompt_id, filters)
     found = Aggregates()
     alone: dict[Any, list[float]] = {}  # per key: scored logs without an input, Σ s, Σ s²
     for row in aggregates.score_rows(tx, group=group, filters=scope):
@@ -122,6 +129,8 @@ def gather_groups(
                 sums[0] += row["count"]
                 sums[1] += row["count"] * row["score"]
                 sums[2] += row["count"] * row["score"] ** 2
+    if counts_only:
+        return found
     by_input = {row["key"]: row for row in aggregates.cluster_sums(tx, group=group, filters=scope)}
     for key in found.scores:
         # A log without an input is a cluster of its own: S_c = its score, n_c = 1.
@@ -153,7 +162,7 @@ def gather_comparison(
     tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, a: Any, b: Any, filters: dict[str, Any]
 ) -> Comparison:
     groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters)
-    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    scope = _scope(user_id, prompt_id, filters)
     rows = aggregates.paired_means(tx, by=by, a=a, b=b, filters=scope, per_prompt=prompt_id is None)
     return Comparison(
         groups,
@@ -168,16 +177,21 @@ def leaderboard_signature(
     """What a cached leaderboard of this scope is valid for (see `aggregates.signature`)."""
     if prompt_id is not None:
         require_readable(tx, user_id=user_id, prompt_id=prompt_id)
-    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    scope = _scope(user_id, prompt_id, filters)
     return aggregates.signature(tx, filters=scope)
 
 
 def gather_cells(
     tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, filters: dict[str, Any]
 ) -> tuple[Aggregates, list[dict[str, Any]]]:
-    groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters)
-    scope = {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters, counts_only=True)
+    scope = _scope(user_id, prompt_id, filters)
     return groups, aggregates.key_input_cells(tx, by=by, filters=scope)
+
+
+def _scope(user_id: str, prompt_id: str | None, filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters, and the prompt's logs or else all the user's: one of them keeps an index usable."""
+    return {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
 
 
 # Answers
