@@ -106,6 +106,7 @@ def test_importing_the_package_loads_no_server_code() -> None:
     assert {name for name in modules if name.startswith("promptcrafter.")} == {
         "promptcrafter.client",
         "promptcrafter.client_exceptions",
+        "promptcrafter.client_files",
     }
 
 

@@ -694,7 +694,7 @@ def test_stats_compare_and_leaderboard(sdk: PromptCrafterClient, prompt: dict[st
     comparison = sdk.compare(prompt["_id"], 1, 2)
     assert comparison["paired"]["n"] == 12 and comparison["paired"]["wins"] == 12
     assert comparison["verdict"].startswith("version 2 scores higher than version 1")
-    assert sdk.compare(None, "small", "large", by="modelUsed")["paired"]["n"] == 12
+    assert sdk.compare_across("small", "large")["paired"]["n"] == 12
     board = sdk.leaderboard(method="bradley-terry", prompt_id=prompt["_id"], by="promptVersion")
     assert [entry["key"] for entry in board["entries"]] == [2, 1]
     with pytest.raises(TypeError, match="unknown log filters: colour"):

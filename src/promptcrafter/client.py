@@ -213,11 +213,14 @@ class _BaseClient(Generic[HttpT]):
         return _Call("GET", _path("prompts", prompt_id) + "/stats", _json, params=params)
 
     def _compare(
-        self, prompt_id: str | None, by: str, a: str | int, b: str | int, target: float | None, filters: Json
+        self, prompt_id: str, by: str, a: str | int, b: str | int, target: float | None, filters: Json
     ) -> _Call[Json]:
         params = _given(by=by, a=a, b=b, target=target, **_log_filters(filters))
-        path = "/compare" if prompt_id is None else _path("prompts", prompt_id) + "/compare"
-        return _Call("GET", path, _json, params=params)
+        return _Call("GET", _path("prompts", prompt_id) + "/compare", _json, params=params)
+
+    def _compare_across(self, by: str, a: str | int, b: str | int, target: float | None, filters: Json) -> _Call[Json]:
+        params = _given(by=by, a=a, b=b, target=target, **_log_filters(filters))
+        return _Call("GET", "/compare", _json, params=params)
 
     def _leaderboard(self, by: str, method: str, prompt_id: str | None, filters: Json) -> _Call[Json]:
         params = _given(by=by, method=method, promptId=prompt_id, **_log_filters(filters))
@@ -467,12 +470,24 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         return self._send(self._stats(prompt_id, group_by, filters))
 
     def compare(
-        self, prompt_id: str | None, a: str | int, b: str | int, *, by: str = "promptVersion",
-        target: float | None = None, **filters: Any
+        self,
+        prompt_id: str,
+        a: str | int,
+        b: str | int,
+        *,
+        by: str = "promptVersion",
+        target: float | None = None,
+        **filters: Any,
     ) -> Json:
-        """Whether b scores better than a (two versions or two models of the prompt; across all
-        your prompts with `prompt_id=None`), paired on shared inputs, with a verdict."""
+        """Whether b scores better than a (two versions or two models of the prompt) and by how
+        much: over all logs, paired on shared inputs, the data needed to settle it, a verdict."""
         return self._send(self._compare(prompt_id, by, a, b, target, filters))
+
+    def compare_across(
+        self, a: str, b: str, *, by: str = "modelUsed", target: float | None = None, **filters: Any
+    ) -> Json:
+        """`compare` over all your prompts (an input pairs only within its prompt)."""
+        return self._send(self._compare_across(by, a, b, target, filters))
 
     def leaderboard(
         self, *, by: str = "modelUsed", method: str = "mean", prompt_id: str | None = None, **filters: Any
@@ -744,12 +759,24 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         return await self._send(self._stats(prompt_id, group_by, filters))
 
     async def compare(
-        self, prompt_id: str | None, a: str | int, b: str | int, *, by: str = "promptVersion",
-        target: float | None = None, **filters: Any
+        self,
+        prompt_id: str,
+        a: str | int,
+        b: str | int,
+        *,
+        by: str = "promptVersion",
+        target: float | None = None,
+        **filters: Any,
     ) -> Json:
-        """Whether b scores better than a (two versions or two models of the prompt; across all
-        your prompts with `prompt_id=None`), paired on shared inputs, with a verdict."""
+        """Whether b scores better than a (two versions or two models of the prompt) and by how
+        much: over all logs, paired on shared inputs, the data needed to settle it, a verdict."""
         return await self._send(self._compare(prompt_id, by, a, b, target, filters))
+
+    async def compare_across(
+        self, a: str, b: str, *, by: str = "modelUsed", target: float | None = None, **filters: Any
+    ) -> Json:
+        """`compare` over all your prompts (an input pairs only within its prompt)."""
+        return await self._send(self._compare_across(by, a, b, target, filters))
 
     async def leaderboard(
         self, *, by: str = "modelUsed", method: str = "mean", prompt_id: str | None = None, **filters: Any
