@@ -197,6 +197,11 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("PUT", "/prompts/{prompt_id}/labels/{label}"),
         ("DELETE", "/prompts/{prompt_id}/labels/{label}"),
         ("POST", "/prompts/{prompt_id}/render"),
+        ("POST", "/import"),
+        ("GET", "/prompts/{prompt_id}/stats"),
+        ("GET", "/prompts/{prompt_id}/compare"),
+        ("GET", "/compare"),
+        ("GET", "/stats/leaderboard"),
     }
     create_log = document["paths"]["/logs"]["post"]
     assert set(create_log["responses"]) == {"201", "400", "401", "404", "413", "415", "500", "503"}
