@@ -719,7 +719,7 @@ def test_search_logs_finds_outputs(prompt_id: str) -> None:
     assert log["_id"] in run("search", "strasse", "--logs").stdout
 
 
-SAMPLE_DATA = Path(__file__).parents[2] / "shared/reference/promptcrafter-db-source.json"
+SAMPLE_DATA = Path(__file__).parent / "data" / "promptcrafter-db-source.json"
 
 
 def test_import_reads_the_sample_data_and_a_second_import_adds_nothing(email: str) -> None:

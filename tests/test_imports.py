@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from helpers import User
 
-SAMPLE = json.loads((Path(__file__).parents[2] / "shared/reference/promptcrafter-db-source.json").read_text())
+SAMPLE = json.loads((Path(__file__).parent / "data" / "promptcrafter-db-source.json").read_text())
 
 
 def imported(client: TestClient, user: User, body: dict[str, Any]) -> dict[str, Any]:

@@ -611,7 +611,7 @@ def test_search_logs_finds_outputs_and_notes(sdk: PromptCrafterClient, prompt: d
     assert sdk.search_logs("citation") == [found]
 
 
-SAMPLE_DATA = Path(__file__).parents[2] / "shared/reference/promptcrafter-db-source.json"
+SAMPLE_DATA = Path(__file__).parent / "data" / "promptcrafter-db-source.json"
 
 
 def test_export_to_streams_what_import_file_reads(
