@@ -9,13 +9,14 @@ import csv
 import json
 import math
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.progress import (
     BarColumn,
@@ -602,11 +603,22 @@ def _interval(values: list[float] | None, digits: int = 2) -> str:
     return "–" if values is None else f"{_figure(values[0], digits)} to {_figure(values[1], digits)}"
 
 
+def _range(values: list[float] | None, digits: int = 2) -> str:
+    """An interval as a table cell: `5.83–6.89`."""
+    return "–" if values is None else f"{_figure(values[0], digits)}–{_figure(values[1], digits)}"
+
+
+def _statistics_table(title: str, columns: Sequence[str]) -> Table:
+    """A table of figures that fits a terminal of 80 columns: no vertical rules, numbers right."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
+    for index, column in enumerate(columns):
+        table.add_column(column, justify="left" if index == 0 else "right")
+    return table
+
+
 def _stats_table(answer: Json) -> RenderableType:
-    table = Table(title=f"Scores by {answer['groupBy']}", title_justify="left")
-    columns = ("Key", "Logs", "Scored", "Mean", "95% CI", "SD", "Median", "Min–max", "Latency p50/p95 ms", "Cost $")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "Key" else "right")
+    columns = ("Key", "Logs", "Scored", "Mean", "95% CI", "SD", "Median", "Range", "ms p50/p95", "Cost $")
+    table = _statistics_table(f"Scores by {answer['groupBy']}", columns)
     for group in answer["groups"]:
         latency = group["latencyMs"]
         table.add_row(
@@ -614,12 +626,12 @@ def _stats_table(answer: Json) -> RenderableType:
             str(group["n"]),
             str(group["scored"]),
             _figure(group["mean"]),
-            _interval(group["ci95"]),
+            _range(group["ci95"]),
             _figure(group["sd"]),
             _figure(group["median"]),
-            f"{_figure(group['min'])}–{_figure(group['max'])}",
-            f"{_figure(latency['median'], 0)} / {_figure(latency['p95'], 0)}",
-            _figure(group["costUsd"]["sum"], 4),
+            f"{_figure(group['min'], 1)}–{_figure(group['max'], 1)}",
+            f"{_figure(latency['median'], 0)}/{_figure(latency['p95'], 0)}",
+            _figure(group["costUsd"]["sum"], 3),
         )
     return table if answer["groups"] else Text("No logs yet.")
 
@@ -630,9 +642,7 @@ def _comparison_rows(answer: Json) -> list[Json]:
 
 
 def _comparison_view(answer: Json) -> RenderableType:
-    sides = Table(title=f"Compared by {answer['by']}", title_justify="left")
-    for column in ("Side", "Key", "Logs", "Scored", "Mean", "95% CI", "SD"):
-        sides.add_column(column, justify="left" if column in ("Side", "Key") else "right")
+    sides = _statistics_table(f"Compared by {answer['by']}", ("Side", "Key", "Logs", "Scored", "Mean", "95% CI", "SD"))
     for side in ("a", "b"):
         summary = answer[side]
         sides.add_row(
@@ -641,7 +651,7 @@ def _comparison_view(answer: Json) -> RenderableType:
             str(summary["n"]),
             str(summary["scored"]),
             _figure(summary["mean"]),
-            _interval(summary["ci95"]),
+            _range(summary["ci95"]),
             _figure(summary["sd"]),
         )
     figures = Table(show_header=False, box=None)
@@ -671,18 +681,17 @@ def _comparison_view(answer: Json) -> RenderableType:
 
 def _leaderboard_table(answer: Json) -> RenderableType:
     rating = "Rating" if answer["method"] == "bradley-terry" else "Mean"
-    table = Table(title=f"Leaderboard by {answer['by']} ({answer['method']})", title_justify="left")
-    for column in ("Rank", "Rank 95%", "Key", "Logs", rating, "95% CI"):
-        table.add_column(column, justify="left" if column == "Key" else "right")
+    columns = ("Key", "Rank", "Rank 95%", "Logs", rating, "95% CI")
+    table = _statistics_table(f"Leaderboard by {answer['by']} ({answer['method']})", columns)
     for entry in answer["entries"]:
         ranks = entry["rankCi95"]
         table.add_row(
+            Text(str(entry["key"])),
             _figure(entry["rank"]),
             "–" if ranks is None else f"{ranks[0]}–{ranks[1]}",
-            Text(str(entry["key"])),
             str(entry["n"]),
             _figure(entry["rating"], 1 if answer["method"] == "bradley-terry" else 2),
-            _interval(entry["ratingCi95"], 1 if answer["method"] == "bradley-terry" else 2),
+            _range(entry["ratingCi95"], 1 if answer["method"] == "bradley-terry" else 2),
         )
     return table if answer["entries"] else Text("No scored logs yet.")
 
