@@ -611,8 +611,8 @@ def _range(values: list[float] | None, digits: int = 2) -> str:
 def _statistics_table(title: str, columns: Sequence[str]) -> Table:
     """A table of figures that fits a terminal of 80 columns: no vertical rules, numbers right."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1, 0, 0))
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="left" if index == 0 else "right")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("Key", "Side") else "right")
     return table
 
 
