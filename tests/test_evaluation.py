@@ -236,3 +236,17 @@ def test_another_users_prompt_is_403_and_an_unknown_one_404(
         assert client.get(path, headers=other_user.headers).status_code == 403
         assert client.get(path.replace(prompt_id, "prompt_unknown"), headers=user.headers).status_code == 404
     assert client.get("/stats/leaderboard", headers=other_user.headers).json()["entries"] == []
+
+
+def test_a_leaderboard_is_computed_again_once_its_logs_change(client: TestClient, user: User, prompt_id: str) -> None:
+    log = {"promptId": prompt_id, "output": "o", "modelUsed": "first", "score": 5, "input": {"q": "1"}}
+    store(client, user, [log, {**log, "input": {"q": "2"}, "score": 6}])
+    assert [entry["key"] for entry in client.get("/stats/leaderboard", headers=user.headers).json()["entries"]] == [
+        "first"
+    ]
+    [added] = store(client, user, [{**log, "modelUsed": "second", "score": 9}])
+    board = client.get("/stats/leaderboard", headers=user.headers).json()
+    assert [entry["key"] for entry in board["entries"]] == ["second", "first"]
+    client.delete(f"/logs/{added['_id']}", headers=user.headers)
+    board = client.get("/stats/leaderboard", headers=user.headers).json()
+    assert [entry["key"] for entry in board["entries"]] == ["first"]

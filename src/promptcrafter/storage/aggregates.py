@@ -180,6 +180,10 @@ def _cells(by: str, shape: Shape) -> Statement:
 def _signature(shape: Shape) -> Statement:
     return Statement(
         select(
-            func.count().label("n"), func.max(logs.c.created_at).label("newest"), func.sum(logs.c.score).label("total")
+            func.count().label("n"),
+            func.max(logs.c.created_at).label("newest"),
+            # Whole thousandths: a float sum's last digits depend on the order PostgreSQL's
+            # parallel workers add in, and the signature must not change between two reads.
+            func.sum(func.round(logs.c.score * 1000)).label("total"),
         ).where(_where(shape))
     )
