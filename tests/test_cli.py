@@ -836,3 +836,13 @@ def test_stats_compare_and_leaderboard_print_tables_json_and_csv(prompt_id: str,
         ["small", "large"],
     )
     assert run("leaderboard", "--format", "csv").stdout.startswith("key,n,mean,ci95.low,ci95.high,rating,")
+
+
+def test_a_failed_export_leaves_no_file_behind(email: str, closed_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "library.jsonl"
+    result = run("export", "-o", str(target), "--url", closed_url)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Cannot reach the PromptCrafter server at {closed_url}")
+    assert list(tmp_path.iterdir()) == [tmp_path / "config"]
+    unwritable = run("export", "-o", str(tmp_path / "missing" / "library.jsonl"))
+    assert unwritable.exit_code == 2 and "cannot write" in plain(unwritable.stderr)

@@ -250,3 +250,13 @@ def test_a_leaderboard_is_computed_again_once_its_logs_change(client: TestClient
     client.delete(f"/logs/{added['_id']}", headers=user.headers)
     board = client.get("/stats/leaderboard", headers=user.headers).json()
     assert [entry["key"] for entry in board["entries"]] == ["first"]
+
+
+def test_a_leaderboard_ranks_at_most_a_hundred_keys(client: TestClient, user: User, prompt_id: str) -> None:
+    store(client, user, [{"promptId": prompt_id, "output": "o", "modelUsed": f"m{i}", "score": 5} for i in range(101)])
+    response = client.get("/stats/leaderboard", headers=user.headers)
+    assert response.status_code == 400
+    assert response.json()["details"] == [
+        {"field": "by", "message": "101 to rank; at most 100: narrow it with promptId or the log filters."}
+    ]
+    assert client.get("/stats/leaderboard?minScore=6", headers=user.headers).json()["entries"] == []

@@ -11,7 +11,19 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from helpers import User
-from promptcrafter.schemas import DiffRead, LabelRead, LogRead, PromptRead, RenderRead, UserRead, VersionRead
+from promptcrafter.schemas import (
+    CompareRead,
+    DiffRead,
+    ImportRead,
+    LabelRead,
+    LeaderboardRead,
+    LogRead,
+    PromptRead,
+    RenderRead,
+    StatsRead,
+    UserRead,
+    VersionRead,
+)
 from promptcrafter.server import shapes
 from promptcrafter.storage import Database, logs, prompts, users
 
@@ -88,3 +100,56 @@ def test_versions_labels_diffs_and_renders_are_shown_as_documented(client: TestC
     assert_documented(client.get(f"{path}/diff?from=1&to=2", headers=user.headers).json(), DiffRead)
     rendered = client.post(f"{path}/render", json={"variables": {"report": "r"}}, headers=user.headers).json()
     assert_documented(rendered, RenderRead)
+
+
+def test_an_import_answer_is_shown_as_documented(client: TestClient, user: User) -> None:
+    body = {
+        "prompts": [{"_id": "shape-prompt", "title": "Imported", "content": "c", "model": "m"}],
+        "logs": [
+            {
+                "_id": f"shape-log-{i}",
+                "promptId": "shape-prompt",
+                "output": "o",
+                "modelUsed": model,
+                "score": i,
+                "input": {"x": str(i // 2)},
+                "latencyMs": 10 * i,
+                "costUsd": 0.001,
+            }
+            for i in range(6)
+            for model in ("small", "large")
+        ],
+    }
+    answer = client.post("/import", json=body, headers=user.headers).json()
+    assert_documented(answer, ImportRead)
+
+
+@pytest.mark.parametrize(
+    ("path", "schema"),
+    [
+        ("/prompts/shape-prompt/stats", StatsRead),
+        ("/prompts/shape-prompt/stats?groupBy=day", StatsRead),
+        ("/prompts/shape-prompt/compare?by=modelUsed&a=small&b=large", CompareRead),
+        ("/compare?by=modelUsed&a=small&b=nobody", CompareRead),
+        ("/stats/leaderboard?method=bradley-terry", LeaderboardRead),
+    ],
+)
+def test_statistics_are_shown_as_documented(client: TestClient, user: User, path: str, schema: type[BaseModel]) -> None:
+    logs = [
+        {
+            "promptId": "shape-prompt",
+            "output": "o",
+            "modelUsed": model,
+            "score": i + (model == "large"),
+            "input": {"x": str(i // 2)},
+            "latencyMs": 10 * i,
+            "costUsd": 0.001,
+        }
+        for i in range(6)
+        for model in ("small", "large")
+    ]
+    prompt = {"_id": "shape-prompt", "title": "Imported", "content": "c", "model": "m"}
+    assert client.post("/import", json={"prompts": [prompt], "logs": logs}, headers=user.headers).status_code == 200
+    response = client.get(path, headers=user.headers)
+    assert response.status_code == 200, response.text
+    assert_documented(response.json(), schema)

@@ -302,22 +302,34 @@ class LogBatch(RequestBody):
     logs: list[LogCreate] = Field(min_length=1, max_length=BATCH_MAX, description="1 to 1,000 logs; all or none.")
 
 
-def _milliseconds(value: Any) -> Any:
-    """An ISO 8601 date-time (UTC unless it says) as milliseconds since the Unix epoch."""
-    if not isinstance(value, str):
-        raise ValueError("must be an ISO 8601 date-time such as 2024-02-01T08:00:00Z")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError("must be an ISO 8601 date-time such as 2024-02-01T08:00:00Z") from None
+def iso_milliseconds(text: str) -> int:
+    """An ISO 8601 date or date-time as milliseconds since the Unix epoch, UTC unless it says;
+    ValueError for anything else."""
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if not 1970 <= moment.astimezone(UTC).year <= 9999:
-        raise ValueError("must lie between the years 1970 and 9999")
     return int(moment.timestamp() * 1000)
 
 
-ImportedTime = Annotated[int, BeforeValidator(_milliseconds), WithJsonSchema({"type": "string", "format": "date-time"})]
+_YEAR_10000_MS = 253_402_300_800_000
+
+
+def _imported_time(value: Any) -> Any:
+    problem = "must be an ISO 8601 date-time such as 2024-02-01T08:00:00Z"
+    if not isinstance(value, str):
+        raise ValueError(problem)
+    try:
+        milliseconds = iso_milliseconds(value)
+    except ValueError:
+        raise ValueError(problem) from None
+    if not 0 <= milliseconds < _YEAR_10000_MS:
+        raise ValueError("must lie between the years 1970 and 9999")
+    return milliseconds
+
+
+ImportedTime = Annotated[
+    int, BeforeValidator(_imported_time), WithJsonSchema({"type": "string", "format": "date-time"})
+]
 LabelName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")]
 _IMPORTED_PROMPT: dict[str, Any] = {
     "_id": "prompt1",

@@ -17,9 +17,9 @@ import numpy as np
 
 from promptcrafter import messages, statistics
 from promptcrafter.domain import listing
-from promptcrafter.domain.prompts import READING, require_prompt_owner
+from promptcrafter.domain.prompts import require_readable
 from promptcrafter.errors import Invalid
-from promptcrafter.storage import aggregates, prompts
+from promptcrafter.storage import aggregates
 from promptcrafter.storage.transaction import Transaction
 
 GROUP_BYS = ("promptVersion", "modelUsed", "day")
@@ -94,10 +94,6 @@ def _side(by: str, name: str, value: str | None) -> Any:
 
 
 # Reading
-
-
-def require_readable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
-    require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, READING)
 
 
 def gather_groups(

@@ -7,14 +7,13 @@ import base64
 import binascii
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from promptcrafter import messages
 from promptcrafter.errors import Invalid
-from promptcrafter.schemas import is_valid_id
+from promptcrafter.schemas import is_valid_id, iso_milliseconds
 
 LIMIT_MAX = 1000
 # A limited page holds at most this many characters of text; past it, it ends early (and
@@ -151,14 +150,10 @@ def number(name: str, text: str) -> float:
 
 
 def _milliseconds(name: str, text: str) -> int:
-    """An ISO 8601 date or date-time as milliseconds since the epoch; UTC unless it says."""
     try:
-        moment = datetime.fromisoformat(text)
+        return iso_milliseconds(text)
     except ValueError:
         raise bad_parameter(name, "Use an ISO 8601 date or date-time, such as 2026-11-29T12:00:00Z.") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
 
 
 def bad_parameter(name: str, problem: str) -> Invalid:

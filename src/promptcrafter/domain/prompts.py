@@ -62,6 +62,11 @@ def update(
     return updated
 
 
+def require_readable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
+    """The prompt exists and is the user's (before reading what belongs to it)."""
+    require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, READING)
+
+
 def delete(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
     """Delete one of the user's prompts and its logs; 404 to all but the call that removed it."""
     require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, CHANGING)

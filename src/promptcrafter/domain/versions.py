@@ -9,7 +9,7 @@ from typing import Any
 
 from promptcrafter import messages
 from promptcrafter.domain import templates
-from promptcrafter.domain.prompts import CHANGING, READING, IdMessages, require_prompt_owner
+from promptcrafter.domain.prompts import CHANGING, READING, IdMessages, require_prompt_owner, require_readable
 from promptcrafter.errors import Invalid, NotFound
 from promptcrafter.schemas import LabelSet, RenderRequest
 from promptcrafter.storage import prompts, versions
@@ -46,11 +46,6 @@ def parse_as_of(version: str | None, label: str | None) -> tuple[int | None, str
     if label is not None:
         check_label_name(label, settable=False)
     return (None if version is None else parse_version(version)), label
-
-
-def require_readable(tx: Transaction, *, user_id: str, prompt_id: str) -> None:
-    """The prompt exists and is the user's (for listing its versions)."""
-    require_prompt_owner(prompts.owner_of(tx, prompt_id=prompt_id), user_id, READING)
 
 
 def get(tx: Transaction, *, user_id: str, prompt_id: str, version: int) -> VersionRecord:

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from promptcrafter.domain import templates
+from promptcrafter.domain.imports import ImportResult, Placed
 from promptcrafter.storage.logs import LogRecord
 from promptcrafter.storage.prompts import PromptRecord
 from promptcrafter.storage.users import UserRecord
@@ -75,6 +76,17 @@ def diff(record: dict[str, Any]) -> dict[str, Any]:
         "to": record["to"],
         "changes": record["changes"],
         "contentDiff": record["content_diff"],
+    }
+
+
+def import_result(result: ImportResult) -> dict[str, Any]:
+    def counts(placed: Placed) -> dict[str, int]:
+        return {"created": len(placed.new), "existing": placed.existing}
+
+    return {
+        "prompts": counts(result.prompts),
+        "logs": counts(result.logs),
+        "ids": {"prompts": result.prompts.targets, "logs": result.logs.targets},
     }
 
 

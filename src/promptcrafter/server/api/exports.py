@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from promptcrafter import messages
 from promptcrafter.domain import exports, imports, listing
-from promptcrafter.domain import logs as log_rules
 from promptcrafter.schemas import ImportBatch, ImportRead
 from promptcrafter.server import shapes
+from promptcrafter.server.api.logs import LISTING_ERRORS, listed_prompt, scope_of
 from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
 from promptcrafter.server.openapi import LOG_FILTERS, body, errors, parameter, parameters
 from promptcrafter.server.responses import JSONResponse, download
@@ -41,14 +41,7 @@ FORMAT = parameter("format", "`jsonl` (one log per line) or `csv`.", {"enum": li
                 FORMATS["csv"]: {"schema": {"type": "string", "examples": [_CSV]}},
             }
         },
-        **errors(
-            401,
-            saying={
-                400: messages.LOGS_PROMPT_ID_INVALID,
-                403: messages.LOGS_PROMPT_FORBIDDEN,
-                404: messages.LOGS_PROMPT_NOT_FOUND,
-            },
-        ),
+        **LISTING_ERRORS,
     },
     openapi_extra=parameters(
         FORMAT,
@@ -62,11 +55,7 @@ async def export_logs(caller: LogExporter) -> Response:
     (`input` as JSON text; a cell that a spreadsheet would read as a formula starts with `'`)."""
     chosen = exports.export_format(caller.params.get("format", []), list(FORMATS))
     request = listing.logs_request({name: values for name, values in caller.params.items() if name != "format"})
-    scope: dict[str, Any] = {"owner_id": caller.user_id}
-    if "promptId" in caller.params:
-        prompt_id = listing.prompt_filter(caller.params["promptId"])
-        await caller.read(log_rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
-        scope = {"prompt_id": prompt_id}
+    scope = await scope_of(caller, listed_prompt(caller))
     pages = caller.pages(logs.page, filters={**request.filters, **scope}, order=request.order)
     return await download(_log_chunks(pages, chosen), filename=f"logs.{chosen}", media_type=FORMATS[chosen])
 
@@ -126,10 +115,4 @@ async def import_records(caller: Authenticated, raw: Body) -> Response:
     each went); what was imported before, or is already yours, is not added again."""
     request = parse_body(raw, ImportBatch, messages.FIELDS_INVALID)
     result = await caller.write(imports.import_batch, bulk=True, user_id=caller.user_id, request=request)
-    placed = {"prompts": result.prompts, "logs": result.logs}
-    return JSONResponse(
-        {
-            **{kind: {"created": len(p.new), "existing": p.existing} for kind, p in placed.items()},
-            "ids": {kind: p.targets for kind, p in placed.items()},
-        }
-    )
+    return JSONResponse(shapes.import_result(result))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -26,9 +26,7 @@ Lister = Annotated[Caller, authenticated("promptId", *listing.PAGING, *listing.L
     "",
     status_code=201,
     response_model=LogRead,
-    responses=errors(
-        401, 413, 415, saying={400: messages.FIELDS_INVALID, 404: messages.LOG_PROMPT_INACCESSIBLE}
-    ),
+    responses=errors(401, 413, 415, saying={400: messages.FIELDS_INVALID, 404: messages.LOG_PROMPT_INACCESSIBLE}),
     openapi_extra=body(LogCreate),
 )
 async def create_log(caller: Authenticated, raw: Body) -> Response:
@@ -53,17 +51,21 @@ async def create_logs(caller: Authenticated, raw: Body) -> Response:
     return JSONResponse({"logs": [shapes.log(log) for log in created]}, status_code=201)
 
 
+# The errors of a list of logs, one prompt's with `promptId`: its id, its owner, its existence.
+LISTING_ERRORS = errors(
+    401,
+    saying={
+        400: messages.LOGS_PROMPT_ID_INVALID,
+        403: messages.LOGS_PROMPT_FORBIDDEN,
+        404: messages.LOGS_PROMPT_NOT_FOUND,
+    },
+)
+
+
 @router.get(
     "",
     response_model=list[LogRead],
-    responses=errors(
-        401,
-        saying={
-            400: messages.LOGS_PROMPT_ID_INVALID,
-            403: messages.LOGS_PROMPT_FORBIDDEN,
-            404: messages.LOGS_PROMPT_NOT_FOUND,
-        },
-    ),
+    responses=LISTING_ERRORS,
     openapi_extra=parameters(
         parameter("promptId", "Only this prompt's logs.", {"type": "string"}),
         *LOG_FILTERS,
@@ -73,24 +75,30 @@ async def create_logs(caller: Authenticated, raw: Body) -> Response:
 async def list_logs(caller: Lister) -> Response:
     """All the caller's logs, or one prompt's with `promptId`: oldest first unless `sort`
     says otherwise, filtered, and in pages of `limit` when asked."""
-    if "promptId" in caller.params:
-        prompt_id = listing.prompt_filter(caller.params["promptId"])
-        request = listing.logs_request(caller.params)
-        await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
-        scope = {"prompt_id": prompt_id}
-    else:
-        request = listing.logs_request(caller.params)
-        scope = {"owner_id": caller.user_id}
-    filters = {**request.filters, **scope}
+    prompt_id = listed_prompt(caller)
+    request = listing.logs_request(caller.params)
+    filters = {**request.filters, **await scope_of(caller, prompt_id)}
     return await caller.list_of(logs.page, request, shapes.log, filters=filters, order=request.order)
+
+
+def listed_prompt(caller: Caller) -> str | None:
+    """The prompt a list of logs is limited to (`promptId`), checked for its format."""
+    return listing.prompt_filter(caller.params["promptId"]) if "promptId" in caller.params else None
+
+
+async def scope_of(caller: Caller, prompt_id: str | None) -> dict[str, Any]:
+    """The filter a list of logs reads by: the prompt's logs, once it is found to be the
+    caller's, else all the caller's logs."""
+    if prompt_id is None:
+        return {"owner_id": caller.user_id}
+    await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
+    return {"prompt_id": prompt_id}
 
 
 @router.delete(
     "/{log_id:path}",
     status_code=204,
-    responses=errors(
-        401, saying={400: messages.LOG_BAD_ID, 403: messages.LOG_FORBIDDEN, 404: messages.LOG_NOT_FOUND}
-    ),
+    responses=errors(401, saying={400: messages.LOG_BAD_ID, 403: messages.LOG_FORBIDDEN, 404: messages.LOG_NOT_FOUND}),
 )
 async def delete_log(log_id: str, caller: Authenticated) -> Response:
     """Delete one of the caller's logs."""

@@ -45,7 +45,7 @@ async def list_versions(prompt_id: str, caller: Pager) -> Response:
     """The prompt's versions, newest first, each with the labels naming it."""
     prompt_rules.check_id(prompt_id, prompt_rules.READING)
     request = listing.unsorted_request(caller.params)
-    await caller.read(rules.require_readable, user_id=caller.user_id, prompt_id=prompt_id)
+    await caller.read(prompt_rules.require_readable, user_id=caller.user_id, prompt_id=prompt_id)
     return await caller.list_of(versions.page_newest_first, request, shapes.version, prompt_id=prompt_id)
 
 
