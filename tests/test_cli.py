@@ -827,6 +827,10 @@ def test_stats_compare_and_leaderboard_print_tables_json_and_csv(prompt_id: str,
     assert "version 2 scores higher than version 1 by 1.0 points" in plain(compared.stdout)
     answer = run_json("compare", prompt_id, "small", "large", "--by", "modelUsed")
     assert answer["paired"]["n"] == 12 and answer["difference"]["mean"] == 0
+    across = run_json("compare", "small", "large")  # no prompt: all of them (here one), by model
+    assert across["by"] == "modelUsed" and across["paired"] == answer["paired"]
+    too_few = run("compare", prompt_id)
+    assert too_few.exit_code == 2 and "Give a prompt and two sides" in plain(too_few.stderr)
 
     board = run("leaderboard", "--prompt", prompt_id, "--by", "promptVersion", "--method", "bradley-terry")
     assert board.exit_code == 0, board.output

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from scipy import stats as scipy_stats
 
 from helpers import User
+from promptcrafter.domain import evaluation
 
 RELATIVE = 1e-6
 
@@ -250,6 +251,29 @@ def test_a_leaderboard_is_computed_again_once_its_logs_change(client: TestClient
     client.delete(f"/logs/{added['_id']}", headers=user.headers)
     board = client.get("/stats/leaderboard", headers=user.headers).json()
     assert [entry["key"] for entry in board["entries"]] == ["first"]
+
+
+def test_a_leaderboard_is_computed_once_until_its_logs_change(
+    client: TestClient, user: User, prompt_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    computed: list[str] = []
+
+    def counted(by: str, method: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        computed.append(method)
+        return real(by, method, *args, **kwargs)
+
+    real = evaluation.leaderboard_answer
+    monkeypatch.setattr(evaluation, "leaderboard_answer", counted)
+    log = {"promptId": prompt_id, "output": "o", "modelUsed": "first", "score": 5, "input": {"q": "1"}}
+    store(client, user, [log, {**log, "modelUsed": "second", "score": 7}])
+    boards = [client.get("/stats/leaderboard", headers=user.headers).json() for _ in range(3)]
+    assert computed == ["mean"] and boards[0] == boards[1] == boards[2]
+    client.get("/stats/leaderboard?method=bradley-terry", headers=user.headers)
+    client.get("/stats/leaderboard?method=bradley-terry", headers=user.headers)
+    assert computed == ["mean", "bradley-terry"]
+    store(client, user, [{**log, "input": {"q": "2"}}])
+    client.get("/stats/leaderboard", headers=user.headers)
+    assert computed == ["mean", "bradley-terry", "mean"]
 
 
 def test_a_leaderboard_ranks_at_most_a_hundred_keys(client: TestClient, user: User, prompt_id: str) -> None:

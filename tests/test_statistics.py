@@ -545,6 +545,16 @@ def test_indistinguishable_keys_have_overlapping_rank_intervals(method: str) -> 
     assert entries["c"]["rank"] == 3 and entries["c"]["rankCi95"] == [3, 3]
 
 
+@pytest.mark.parametrize("method", ["mean", "bradley-terry"])
+def test_a_key_resting_on_one_input_could_rank_anywhere(method: str) -> None:
+    logs = whole_point_logs(4, [3, 7], 40) + [(2, "input 0", 10.0)]  # one lucky log of key 2
+    entries = {entry["key"]: entry for entry in leaderboard(["a", "b", "lucky"], cells_of(logs), [40, 40, 1],
+                                                            method=method)}
+    assert entries["lucky"]["rating"] is not None and entries["lucky"]["rank"] is not None
+    assert entries["lucky"]["ratingCi95"] is None and entries["lucky"]["rankCi95"] == [1, 3]
+    assert entries["a"]["ratingCi95"] is not None
+
+
 def test_bradley_terry_recovers_known_strengths() -> None:
     strengths = [-0.3, -0.1, 0.1, 0.3]
     entries = leaderboard([0, 1, 2, 3], cells_of(arena(5, strengths, 3000)), [3000] * 4, method="bradley-terry",

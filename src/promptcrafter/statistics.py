@@ -532,24 +532,32 @@ def leaderboard(keys: Sequence[str | int], cells: Cells, logs_per_key: Sequence[
     rng = np.random.default_rng(seed)
     if method == "mean":
         ratings, resampled = _mean_ratings(grid, len(keys), resamples, rng)
+        rated_on = np.ones(grid.key.size, dtype=bool)
     else:
         ratings, resampled = _bradley_terry_ratings(grid, len(keys), resamples, rng)
+        rated_on = np.bincount(grid.input, minlength=grid.inputs)[grid.input] >= 2  # inputs with a battle
+    inputs_per_key = np.bincount(grid.key[rated_on], minlength=len(keys))
     ranks = _ranks(ratings[np.newaxis, :])[0]
     resampled_ranks = _ranks(resampled)
+    rated = int(np.count_nonzero(np.isfinite(ratings)))
     figures = _key_summaries(grid, len(keys)) if summaries is None else [
         (given["mean"], given["ci95"]) for given in summaries]
     entries = []
     for index, key in enumerate(keys):
-        rated = bool(np.isfinite(ratings[index]))
+        has_rating = bool(np.isfinite(ratings[index]))
+        # A rating that rests on one input is the same in every resample: the bootstrap would
+        # show no doubt where there is nothing but doubt. Such a key could rank anywhere.
+        resampled_enough = has_rating and inputs_per_key[index] >= 2
         entries.append({
             "key": key if isinstance(key, str) else int(key),
             "n": int(logs_per_key[index]),
             "mean": figures[index][0],
             "ci95": figures[index][1],
-            "rating": float(ratings[index]) if rated else None,
-            "ratingCi95": _percentile_interval(resampled[:, index]) if rated else None,
-            "rank": int(ranks[index]) if rated else None,
-            "rankCi95": _rank_interval(resampled_ranks[:, index]) if rated else None,
+            "rating": float(ratings[index]) if has_rating else None,
+            "ratingCi95": _percentile_interval(resampled[:, index]) if resampled_enough else None,
+            "rank": int(ranks[index]) if has_rating else None,
+            "rankCi95": (_rank_interval(resampled_ranks[:, index]) if resampled_enough
+                         else [1, rated] if has_rating else None),
         })
     # Python's sort is stable: keys that share a rank keep the order they were given in.
     return sorted(entries, key=lambda entry: (entry["rank"] is None, entry["rank"] or 0))
@@ -661,7 +669,9 @@ def _resample_blocks(rng: np.random.Generator, weights: IntArray, resamples: int
         size = min(block, resamples - done)
         if by_item:
             counts = np.empty((size, categories))
-            for row, drawn in enumerate(rng.integers(0, items, size=(size, items))):
+            # 32-bit draws take half the time of NumPy's default 64-bit ones.
+            draws = rng.integers(0, items, size=(size, items), dtype=np.int32 if items < 2**31 else np.int64)
+            for row, drawn in enumerate(draws):
                 counts[row] = np.bincount(drawn if category_of_item is None else category_of_item[drawn],
                                           minlength=categories)
         else:

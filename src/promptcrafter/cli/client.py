@@ -61,9 +61,7 @@ UrlOption = Annotated[
         help="Server URL; else the one you logged in to, else http://127.0.0.1:8000.",
     ),
 ]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print the API's JSON answer instead of text, for scripts.")
-]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer instead of text, for scripts.")]
 # Questions are asked only on a terminal: a script gets a usage error instead of a prompt reading its stdin.
 NameOption = Annotated[
     str | None, typer.Option(help="Your name, 1 to 100 characters; asked on a terminal when not given.")
@@ -121,9 +119,7 @@ ScoreOption = Annotated[float | None, typer.Option(parser=_score, help="From 0 t
 TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repeat for several.")]
 
 prompts_app = typer.Typer(help="Your prompt library.", no_args_is_help=True)
-logs_app = typer.Typer(
-    help="What your prompts produced, with notes and scores.", no_args_is_help=True
-)
+logs_app = typer.Typer(help="What your prompts produced, with notes and scores.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -331,9 +327,7 @@ def edit_prompt(
     model: Annotated[str | None, typer.Option(help="A new model.")] = None,
     content: Annotated[str | None, typer.Option(help="A new text.")] = None,
     content_file: TextFileOption = None,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Replace the tags; repeat for several.")
-    ] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Replace the tags; repeat for several.")] = None,
     no_tags: Annotated[bool, typer.Option("--no-tags", help="Remove all tags.")] = False,
     url: UrlOption = None,
     as_json: JsonOption = False,
@@ -528,18 +522,33 @@ def stats(
 
 
 def compare(
-    prompt_id: Annotated[str, typer.Argument(help="The prompt.")],
-    a: Annotated[str, typer.Argument(help="The first side: a version number or a model name.")],
-    b: Annotated[str, typer.Argument(help="The second side; differences are b − a.")],
-    by: Annotated[str, typer.Option("--by", help="promptVersion or modelUsed.")] = "promptVersion",
+    arguments: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[PROMPT] A B",
+            help="The prompt (leave it out to compare across all your prompts), then the two sides: "
+            "version numbers or model names. Differences are b − a.",
+            show_default=False,
+        ),
+    ],
+    by: Annotated[
+        str | None, typer.Option("--by", help="promptVersion or modelUsed (default: promptVersion with a prompt).")
+    ] = None,
     target: Annotated[float | None, typer.Option(help="The difference worth detecting (default 0.5).")] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
     format: FormatOption = TableFormat.table,
 ) -> None:
     """Whether b scores better than a, by how much, and how many more logs would settle it."""
+    if len(arguments) not in (2, 3):
+        raise typer.BadParameter("Give a prompt and two sides, or two sides to compare across all your prompts.")
     with _session(url) as client:
-        answer = client.compare(prompt_id, a, b, by=by, target=target)
+        if len(arguments) == 3:
+            prompt_id, a, b = arguments
+            answer = client.compare(prompt_id, a, b, by=by or "promptVersion", target=target)
+        else:
+            a, b = arguments
+            answer = client.compare_across(a, b, by=by or "modelUsed", target=target)
     _emit_statistics(answer, _comparison_rows(answer), as_json, format, _comparison_view)
 
 
@@ -661,8 +670,10 @@ def _comparison_view(answer: Json) -> RenderableType:
     if difference is not None:
         figures.add_row("b − a", f"{_figure(difference['mean'])} (95% CI {_interval(difference['ci95'])})")
         figures.add_row("Welch", f"t = {_figure(difference['welch']['t'])}, p = {_figure(difference['welch']['p'], 4)}")
-        figures.add_row("Mann–Whitney", f"U = {_figure(difference['mannWhitney']['u'], 1)}, p = "
-                        f"{_figure(difference['mannWhitney']['p'], 4)}")
+        figures.add_row(
+            "Mann–Whitney",
+            f"U = {_figure(difference['mannWhitney']['u'], 1)}, p = {_figure(difference['mannWhitney']['p'], 4)}",
+        )
         figures.add_row("Cohen's d", _figure(difference["cohensD"]))
     if paired is not None:
         figures.add_row(
@@ -816,18 +827,14 @@ def _read_text(path: Path | None, option: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as error:
-        raise typer.BadParameter(
-            f"cannot read {path}: {error.strerror}", param_hint=option
-        ) from None
+        raise typer.BadParameter(f"cannot read {path}: {error.strerror}", param_hint=option) from None
     except UnicodeDecodeError:
         raise typer.BadParameter(f"{path} is not UTF-8 text", param_hint=option) from None
 
 
 def _one_text(text: str | None, path: Path | None, option: str) -> str:
     if text is not None and path is not None:
-        raise typer.BadParameter(
-            f"give {option} or {option}-file, not both.", param_hint=f"{option}-file"
-        )
+        raise typer.BadParameter(f"give {option} or {option}-file, not both.", param_hint=f"{option}-file")
     return text if text is not None else _read_text(path, f"{option}-file")
 
 
@@ -909,8 +916,12 @@ def _diff_view(diff: Json) -> RenderableType:
         parts.append(Text("No differences."))
     for name, change in diff["changes"].items():
         if name != "content":
-            parts.append(Text(f"{name}: {json.dumps(change['from'], ensure_ascii=False)} → "
-                              f"{json.dumps(change['to'], ensure_ascii=False)}"))
+            parts.append(
+                Text(
+                    f"{name}: {json.dumps(change['from'], ensure_ascii=False)} → "
+                    f"{json.dumps(change['to'], ensure_ascii=False)}"
+                )
+            )
     for line in diff["contentDiff"].splitlines():
         parts.append(Text(line, style=_DIFF_STYLES.get(line[:1], "")))
     return Group(*parts)

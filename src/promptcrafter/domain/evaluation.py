@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,10 +104,8 @@ def gather_groups(
     prompt_id: str | None,
     group: str,
     filters: dict[str, Any],
-    counts_only: bool = False,
 ) -> Aggregates:
-    """The aggregates of one prompt's logs (or, without a prompt, all the user's) by group;
-    `counts_only` leaves out what only a summary needs (cluster sums, latencies)."""
+    """The aggregates of one prompt's logs (or, without a prompt, all the user's) by group."""
     if prompt_id is not None:
         require_readable(tx, user_id=user_id, prompt_id=prompt_id)
     scope = _scope(user_id, prompt_id, filters)
@@ -125,8 +124,6 @@ def gather_groups(
                 sums[0] += row["count"]
                 sums[1] += row["count"] * row["score"]
                 sums[2] += row["count"] * row["score"] ** 2
-    if counts_only:
-        return found
     by_input = {row["key"]: row for row in aggregates.cluster_sums(tx, group=group, filters=scope)}
     for key in found.scores:
         # A log without an input is a cluster of its own: S_c = its score, n_c = 1.
@@ -140,8 +137,8 @@ def gather_groups(
             sum_count_times_sum=float(row["sum_count_times_sum"]) + total,
             sum_squared_counts=float(row["sum_squared_counts"]) + count,
         )
-    for row in aggregates.latency_order_statistics(tx, group=group, filters=scope):
-        found.latencies.setdefault(row["key"], {})[row["position"] - 1] = row["latency"]
+    positions = {key: _interpolated(totals["with_latency"]) for key, totals in found.totals.items()}
+    found.latencies.update(aggregates.latency_order_statistics(tx, group=group, filters=scope, positions=positions))
     return found
 
 
@@ -158,36 +155,43 @@ def gather_comparison(
     tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, a: Any, b: Any, filters: dict[str, Any]
 ) -> Comparison:
     groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters)
-    scope = _scope(user_id, prompt_id, filters)
-    rows = aggregates.paired_means(tx, by=by, a=a, b=b, filters=scope, per_prompt=prompt_id is None)
-    return Comparison(
-        groups,
-        np.array([float(row["a_mean"]) for row in rows]),
-        np.array([float(row["b_mean"]) for row in rows]),
-    )
+    rows = aggregates.paired_means(tx, by=by, a=a, b=b, filters=_scope(user_id, prompt_id, filters))
+    means = np.array(rows, dtype=np.float64).reshape(-1, 2)
+    return Comparison(groups, means[:, 0], means[:, 1])
 
 
-def leaderboard_signature(
-    tx: Transaction, *, user_id: str, prompt_id: str | None, filters: dict[str, Any]
-) -> tuple[Any, ...]:
-    """What a cached leaderboard of this scope is valid for (see `aggregates.signature`)."""
-    if prompt_id is not None:
-        require_readable(tx, user_id=user_id, prompt_id=prompt_id)
-    scope = _scope(user_id, prompt_id, filters)
-    return aggregates.signature(tx, filters=scope)
+@dataclass(frozen=True)
+class Ranked:
+    """What a leaderboard is computed from: the scope's signature (see `aggregates.signature`)
+    and its logs counted per (input, key, score) as `aggregates.key_input_cells` gives them;
+    no cells when a board for that signature was at hand."""
+
+    signature: tuple[Any, ...]
+    cells: list[tuple[Any, ...]] | None
 
 
 def gather_cells(
-    tx: Transaction, *, user_id: str, prompt_id: str | None, by: str, filters: dict[str, Any]
-) -> tuple[Aggregates, list[dict[str, Any]]]:
-    groups = gather_groups(tx, user_id=user_id, prompt_id=prompt_id, group=by, filters=filters, counts_only=True)
+    tx: Transaction,
+    *,
+    user_id: str,
+    prompt_id: str | None,
+    by: str,
+    filters: dict[str, Any],
+    known: Callable[[tuple[Any, ...]], bool] = lambda _signature: False,
+) -> Ranked:
+    """The signature and, unless `known(signature)`, the cells, read in one transaction so that
+    a board computed from the cells is valid for exactly that signature."""
+    if prompt_id is not None:
+        require_readable(tx, user_id=user_id, prompt_id=prompt_id)
     scope = _scope(user_id, prompt_id, filters)
-    return groups, aggregates.key_input_cells(tx, by=by, filters=scope)
+    signature = aggregates.signature(tx, filters=scope)
+    return Ranked(signature, None if known(signature) else aggregates.key_input_cells(tx, by=by, filters=scope))
 
 
 def _scope(user_id: str, prompt_id: str | None, filters: dict[str, Any]) -> dict[str, Any]:
-    """The filters, and the prompt's logs or else all the user's: one of them keeps an index usable."""
-    return {**filters, **({"prompt_id": prompt_id} if prompt_id else {"owner_id": user_id})}
+    """The filters, and the user's logs (of one prompt, when given): the owner leads the index
+    statistics read, and a prompt is only ever its owner's."""
+    return {**filters, "owner_id": user_id, **({"prompt_id": prompt_id} if prompt_id else {})}
 
 
 # Answers
@@ -219,28 +223,34 @@ def compare_answer(by: str, a: Any, b: Any, target: float, found: Comparison) ->
     }
 
 
-def leaderboard_answer(
-    by: str, method: str, found: Aggregates, cells: list[dict[str, Any]], seed: int = 0
-) -> dict[str, Any]:
-    keys = sorted(found.scores)
-    if len(keys) > MAX_RANKED:
-        problem = f"{len(keys)} to rank; at most {MAX_RANKED}: narrow it with promptId or the log filters."
+def leaderboard_answer(by: str, method: str, found: Ranked, seed: int = 0) -> dict[str, Any]:
+    rows = found.cells or []
+    input_keys, keys, scores, counts = ([row[column] for row in rows] for column in range(4))
+    names = sorted(set(keys))
+    if len(names) > MAX_RANKED:
+        problem = f"{len(names)} to rank; at most {MAX_RANKED}: narrow it with promptId or the log filters."
         raise Invalid(messages.BAD_PARAMETERS, details=[{"field": "by", "message": problem}])
-    key_index = {key: index for index, key in enumerate(keys)}
-    clusters: dict[str, int] = {}
-    usable = [row for row in cells if row["key"] in key_index]
+    index = {name: position for position, name in enumerate(names)}
+    key = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=len(rows))
+    count = np.fromiter(counts, dtype=np.int64, count=len(rows))
+    score = np.fromiter((np.nan if value is None else value for value in scores), dtype=np.float64, count=len(rows))
+    alone = np.fromiter((value is None for value in input_keys), dtype=bool, count=len(rows))
+    input_key = np.fromiter((value or 0 for value in input_keys), dtype=np.int64, count=len(rows))
+    logs_per_key = np.bincount(key, weights=count, minlength=len(names)).astype(np.int64)
+    scored = ~np.isnan(score)
+    # Each log without an input is an input of its own (two missing inputs are not the same).
+    together, apart = scored & ~alone, np.flatnonzero(scored & alone)
+    _, shared_input = np.unique(input_key[together], return_inverse=True)
+    first_apart = shared_input.max(initial=-1) + 1
+    apart_rows = np.repeat(apart, count[apart])
     table = statistics.Cells(
-        key=np.array([key_index[row["key"]] for row in usable], dtype=np.int64),
-        input=np.array([clusters.setdefault(row["cluster"], len(clusters)) for row in usable], dtype=np.int64),
-        total=np.array([float(row["total"]) for row in usable]),
-        count=np.array([row["count"] for row in usable], dtype=np.int64),
+        key=np.concatenate([key[together], key[apart_rows]]),
+        input=np.concatenate([shared_input, first_apart + np.arange(apart_rows.size)]),
+        total=np.concatenate([score[together] * count[together], score[apart_rows]]),
+        count=np.concatenate([count[together], np.ones(apart_rows.size, dtype=np.int64)]),
     )
     entries = statistics.leaderboard(
-        [shown_key(by, key) for key in keys],
-        table,
-        [found.totals[key]["n"] for key in keys],
-        method=method,
-        seed=seed,
+        [shown_key(by, name) for name in names], table, logs_per_key.tolist(), method=method, seed=seed
     )
     return {"method": method, "by": by, "entries": entries}
 
@@ -265,6 +275,12 @@ def _summary(found: Aggregates, key: Any) -> dict[str, Any]:
     }
     summary["costUsd"] = {"sum": None if not totals["with_cost"] else float(totals["cost"])}
     return summary
+
+
+def _interpolated(count: int) -> set[int]:
+    """The 0-based positions in `count` sorted values that `_quantile` reads."""
+    below = {math.floor(quantile * (count - 1)) for quantile in _QUANTILES.values()} if count else set()
+    return {position for start in below for position in (start, start + 1) if position < count}
 
 
 def _quantile(sorted_values: dict[int, float], count: int, quantile: float) -> float | None:

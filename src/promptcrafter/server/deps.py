@@ -42,7 +42,7 @@ class Caller:
 
     A bearer token names an account that may since have been deleted. Instead of a
     separate query per request, the account's existence is checked in the same unit of
-    work as the request's own first database call (`read`, `write`, `scan`, `pages`);
+    work as the request's own first database call (`read`, `write`, `scan`, `analyse`, `pages`);
     if the request fails before making one, `confirm` checks it before the error is
     answered, so a deleted account's token is a 401 whatever else is wrong.
     """
@@ -63,6 +63,11 @@ class Caller:
     async def scan(self, work: Callable[..., T], /, **params: Any) -> T:
         """`Database.scan` (a read that may visit many rows), checking the account first."""
         return await self.context.db.scan(self._checked(work), **params)
+
+    async def analyse(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`Database.analyse` (statistics: one snapshot, off the event loop), checking the
+        account first."""
+        return await self.context.db.analyse(self._checked(work), **params)
 
     async def write(self, work: Callable[..., T], /, *, bulk: bool = False, **params: Any) -> T:
         """`Database.write`, checking the account first."""

@@ -117,24 +117,30 @@ class Database:
 
     @contextmanager
     def _unit_of_work(
-        self, connections: SQLiteConnections | PooledConnections, *, write: bool
+        self, connections: SQLiteConnections | PooledConnections, *, write: bool, snapshot: bool = False
     ) -> Iterator[Transaction]:
-        """Writes run in a transaction; a read is its statements, each on committed data.
+        """Writes run in a transaction; a read is its statements, each on committed data, or
+        with `snapshot` a read-only transaction whose statements all see the same data.
 
         On SQLite a writing transaction takes the write lock up front (BEGIN IMMEDIATE), so
         it never fails on a lock upgrade.
         """
+        begin = None
+        if write:
+            begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
+        elif snapshot:
+            begin = "BEGIN" if self.dialect == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
         with _database_errors():
             connection, handle = connections.acquire()
         try:
             with _database_errors():
-                if write:
-                    _execute(connection, "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+                if begin:
+                    _execute(connection, begin)
                 yield Transaction(connection, self.engine.dialect)
-                if write:
+                if begin:
                     _execute(connection, "COMMIT")
         except BaseException:
-            if write:
+            if begin:
                 _roll_back(connection)
             raise
         finally:
@@ -170,6 +176,13 @@ class Database:
             if str(error) != "interrupted":
                 raise
         return await self._scan_in_thread(work, params)
+
+    async def analyse(self, work: Callable[..., T], /, **params: Any) -> T:
+        """`work(tx, **params)` for statistics: several statements over up to millions of rows
+        that must agree with each other. It runs in one read-only snapshot, in a worker thread
+        on both stores, so that turning many rows into Python objects never holds up the
+        event loop."""
+        return await self._scan_in_thread(work, params, snapshot=True)
 
     async def write(self, work: Callable[..., T], /, *, bulk: bool = False, **params: Any) -> T:
         """`work(tx, **params)` in a transaction that may write.
@@ -225,14 +238,14 @@ class Database:
         with self._unit_of_work(self._request_connections, write=write) as tx:
             return work(tx, **params)
 
-    async def _scan_in_thread(self, work: Callable[..., T], params: dict[str, Any]) -> T:
+    async def _scan_in_thread(self, work: Callable[..., T], params: dict[str, Any], *, snapshot: bool = False) -> T:
         try:
             with anyio.fail_after(self._wait_timeout):
                 await self._admitted.acquire()
         except TimeoutError:
             raise Unavailable.busy() from None
         try:
-            return await anyio.to_thread.run_sync(self._scan, work, params, limiter=self._threads)
+            return await anyio.to_thread.run_sync(self._scan, work, params, snapshot, limiter=self._threads)
         finally:
             self._admitted.release()
 
@@ -240,8 +253,8 @@ class Database:
         with self._unit_of_work(self._connections, write=True) as tx:
             return work(tx, **params)
 
-    def _scan(self, work: Callable[..., T], params: dict[str, Any]) -> T:
-        with self._unit_of_work(self._connections, write=False) as tx:
+    def _scan(self, work: Callable[..., T], params: dict[str, Any], snapshot: bool) -> T:
+        with self._unit_of_work(self._connections, write=False, snapshot=snapshot) as tx:
             return work(tx, **params)
 
     def _writer_turn(self) -> WriterTurn:

@@ -6,6 +6,7 @@ itself, and this service mostly does indexed lookups.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,10 +19,14 @@ Record = dict[str, Any]
 
 
 class Statement:
-    """A Core statement with named `bindparam`s, compiled once for each dialect it meets."""
+    """A Core statement with named `bindparam`s, compiled once for each dialect it meets.
 
-    def __init__(self, statement: ClauseElement) -> None:
+    `sqlite_index` (table, index): SQLite reads that table through that index only. Its planner,
+    without statistics, may prefer an index that saves a sort over one that covers the query."""
+
+    def __init__(self, statement: ClauseElement, *, sqlite_index: tuple[str, str] | None = None) -> None:
         self.statement = statement
+        self.sqlite_index = sqlite_index
         self._compiled: dict[str, Compiled] = {}
 
     def compiled(self, dialect: Dialect) -> Compiled:
@@ -29,6 +34,9 @@ class Statement:
         found = self._compiled.get(dialect.name)
         if found is None:
             found = self._compiled[dialect.name] = Compiled(self.statement, dialect)
+            if dialect.name == "sqlite" and self.sqlite_index is not None:
+                table, index = self.sqlite_index
+                found.sql = re.sub(rf"\bFROM {table}\b", f"FROM {table} INDEXED BY {index}", found.sql)
         return found
 
 

@@ -95,10 +95,11 @@ logs = Table(
     Column("created_at", BigInteger, nullable=False),
     # Logs stored before prompts had versions came from what is now version 1.
     Column("prompt_version", Integer, nullable=False, server_default="1"),
-    # The variables the output was produced with, as canonical JSON (sorted keys), and its
-    # SHA-256: logs with equal `input_hash` had the same input, which pairs them for comparison.
+    # The variables the output was produced with, as canonical JSON (sorted keys), and the
+    # first 64 bits of the SHA-256 of its prompt's id and that JSON: logs with equal
+    # `input_key` had the same input on the same prompt, which pairs them for comparison.
     Column("input", Text, nullable=True),
-    Column("input_hash", String(64), nullable=True),
+    Column("input_key", BigInteger, nullable=True),
     Column("latency_ms", Float, nullable=True),
     Column("input_tokens", BigInteger, nullable=True),
     Column("output_tokens", BigInteger, nullable=True),
@@ -152,6 +153,19 @@ Index("ix_logs_prompt_score", logs.c.prompt_id, logs.c.score, logs.c.created_at,
 Index("ix_logs_owner_score", logs.c.owner_id, logs.c.score, logs.c.created_at, logs.c.id)
 Index("ix_logs_prompt_model", logs.c.prompt_id, logs.c.model_used, logs.c.created_at, logs.c.id)
 Index("ix_logs_owner_model", logs.c.owner_id, logs.c.model_used, logs.c.created_at, logs.c.id)
+# Covers every column statistics read, in the order their groupings stream: by prompt, then input.
+Index(
+    "ix_logs_owner_inputs",
+    logs.c.owner_id,
+    logs.c.prompt_id,
+    logs.c.input_key,
+    logs.c.model_used,
+    logs.c.score,
+    logs.c.prompt_version,
+    logs.c.latency_ms,
+    logs.c.cost_usd,
+    logs.c.created_at,
+)
 Index("ix_prompts_owner_updated", prompts.c.owner_id, prompts.c.updated_at, prompts.c.id)
 Index("ix_prompts_owner_title", prompts.c.owner_id, prompts.c.title_folded, prompts.c.id)
 Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)

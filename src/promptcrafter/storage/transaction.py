@@ -54,6 +54,11 @@ class Transaction:
             names = _names(cursor)
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
+    def rows(self, statement: Statement, **params: Any) -> list[tuple[Any, ...]]:
+        """Every row as the driver's tuple, in the statement's column order: for long results."""
+        with closing(self.execute(statement, **params)) as cursor:
+            return list(cursor.fetchall())
+
     def scalar(self, statement: Statement, **params: Any) -> Any:
         """The first column of the first row, or None."""
         with closing(self.execute(statement, **params)) as cursor:

@@ -60,7 +60,7 @@ async def prompt_stats(prompt_id: str, caller: StatsCaller) -> Response:
     median, histogram, latency and cost."""
     prompt_rules.check_id(prompt_id, prompt_rules.READING)
     group, filters = evaluation.stats_request(caller.params)
-    found = await caller.scan(
+    found = await caller.analyse(
         evaluation.gather_groups, user_id=caller.user_id, prompt_id=prompt_id, group=group, filters=filters
     )
     return JSONResponse(await run_in_threadpool(evaluation.stats_answer, group, found))
@@ -95,7 +95,7 @@ async def compare_across_prompts(caller: AcrossCaller) -> Response:
 
 async def _compare(caller: Caller, prompt_id: str | None) -> Response:
     by, a, b, target, filters = evaluation.compare_request(caller.params)
-    found = await caller.scan(
+    found = await caller.analyse(
         evaluation.gather_comparison, user_id=caller.user_id, prompt_id=prompt_id, by=by, a=a, b=b, filters=filters
     )
     return JSONResponse(await run_in_threadpool(evaluation.compare_answer, by, a, b, target, found))
@@ -118,10 +118,14 @@ async def leaderboard(caller: RankingCaller) -> Response:
     by, method, filters = evaluation.leaderboard_request(caller.params)
     prompt_id = listing.prompt_filter(caller.params["promptId"]) if "promptId" in caller.params else None
     scope = {"user_id": caller.user_id, "prompt_id": prompt_id, "filters": filters}
-    signature = await caller.scan(evaluation.leaderboard_signature, **scope)
-    key = (caller.user_id, prompt_id, by, method, repr(sorted(filters.items())), signature)
-    answer = _LEADERBOARDS.get(key)
+    board = (caller.user_id, prompt_id, by, method, repr(sorted(filters.items())))
+    found = await caller.analyse(
+        evaluation.gather_cells, by=by, known=lambda signature: (*board, signature) in _LEADERBOARDS, **scope
+    )
+    answer = _LEADERBOARDS.get((*board, found.signature))
     if answer is None:
-        found, cells = await caller.scan(evaluation.gather_cells, by=by, **scope)
-        answer = _LEADERBOARDS[key] = await run_in_threadpool(evaluation.leaderboard_answer, by, method, found, cells)
+        if found.cells is None:  # The board was evicted since it was found.
+            found = await caller.analyse(evaluation.gather_cells, by=by, **scope)
+        answer = await run_in_threadpool(evaluation.leaderboard_answer, by, method, found)
+        _LEADERBOARDS[(*board, found.signature)] = answer
     return JSONResponse(answer)
