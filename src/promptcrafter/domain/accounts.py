@@ -13,17 +13,27 @@ from promptcrafter.storage.transaction import Transaction
 
 async def sign_up(db: Database, passwords: Passwords, tokens: Tokens, request: SignupRequest) -> str:
     """Create the account and return a token for it."""
-    if not PASSWORD_MIN <= len(request.password) <= PASSWORD_MAX:
-        raise Invalid(messages.PASSWORD_WEAK)
-    password_hash = await passwords.hash(request.password)
-    user_id = await db.write(users.create, name=request.name, email=request.email, password_hash=password_hash)
-    return tokens.issue(user_id)
+    return tokens.issue(await register(db, passwords, request))
 
 
 async def log_in(
     db: Database, passwords: Passwords, tokens: Tokens, settings: Settings, request: LoginRequest
 ) -> str:
-    """A token for the account, unless the email is locked out or the password is wrong.
+    """A token for the account, unless the email is locked out or the password is wrong."""
+    return tokens.issue(await authenticate(db, passwords, settings, request))
+
+
+async def register(db: Database, passwords: Passwords, request: SignupRequest) -> str:
+    """Create the account; its id."""
+    if not PASSWORD_MIN <= len(request.password) <= PASSWORD_MAX:
+        raise Invalid(messages.PASSWORD_WEAK)
+    password_hash = await passwords.hash(request.password)
+    user_id: str = await db.write(users.create, name=request.name, email=request.email, password_hash=password_hash)
+    return user_id
+
+
+async def authenticate(db: Database, passwords: Passwords, settings: Settings, request: LoginRequest) -> str:
+    """The account's id, unless the email is locked out or the password is wrong.
 
     The attempt is counted before the password is checked (see `login_throttle`).
     """
@@ -43,7 +53,7 @@ async def log_in(
         raise Unauthorized(messages.LOGIN_FAILED)
     new_hash = await passwords.hash(request.password) if passwords.needs_rehash(password_hash) else None
     await db.write(_succeeded, email_key=email_key, attempt_id=attempt_id, user_id=user_id, new_hash=new_hash)
-    return tokens.issue(user_id)
+    return user_id
 
 
 def _succeeded(

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from promptcrafter import __version__, messages
 from promptcrafter.config import Settings
 from promptcrafter.errors import ApiError
+from promptcrafter.server import web
 from promptcrafter.server.api import accounts, evaluation, exports, health, logs, prompts, search, versions
 from promptcrafter.server.context import ServerContext
 from promptcrafter.server.docs import mount_docs
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)
+    app.router.routes.extend(web.routes())
+    web.mount_static(app)
     mount_docs(app)
     _match_paths_exactly(app.router.routes)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

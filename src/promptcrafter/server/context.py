@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from promptcrafter.auth import Passwords, Tokens
@@ -15,6 +17,9 @@ class ServerContext:
     db: Database
     passwords: Passwords
     tokens: Tokens
+    # Signs the web pages' form tokens: derived from the signing secret, so every server
+    # process of one database agrees on it, but never usable as that secret.
+    form_key: bytes
 
     @classmethod
     def start(cls, settings: Settings) -> ServerContext:
@@ -31,4 +36,5 @@ class ServerContext:
                 time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
             ),
             tokens=Tokens(secret=secret, ttl_seconds=settings.token_ttl),
+            form_key=hmac.digest(secret.encode(), b"web forms", hashlib.sha256),
         )

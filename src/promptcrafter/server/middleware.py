@@ -20,6 +20,8 @@ DOCS_POLICY = (
     b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     b"frame-ancestors 'none'"
 )
+# The web pages load only this server's stylesheet, script and icon, and post forms only to it.
+PAGES_POLICY = b"default-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 MAX_URL_LENGTH = 8 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 
@@ -42,11 +44,10 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = os.urandom(16).hex()
-        policy = DOCS_POLICY if scope["path"].startswith("/docs") else API_POLICY
+        docs = scope["path"].startswith("/docs")
         extra_headers = [
             (b"x-request-id", request_id.encode()),
             (b"x-content-type-options", b"nosniff"),
-            (b"content-security-policy", policy),
             (b"referrer-policy", b"no-referrer"),
         ]
         started = streaming = False
@@ -58,7 +59,9 @@ class EdgeMiddleware:
             nonlocal started, streaming
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), *extra_headers]
+                headers = message.get("headers", [])
+                policy = DOCS_POLICY if docs else PAGES_POLICY if _is_page(headers) else API_POLICY
+                message["headers"] = [*headers, *extra_headers, (b"content-security-policy", policy)]
             elif message["type"] == "http.response.body":
                 if head_only:
                     message = {**message, "body": b""}
@@ -86,6 +89,10 @@ class EdgeMiddleware:
             if started:
                 raise
             await _send_error(send_with_headers, 500, messages.UNEXPECTED)
+
+
+def _is_page(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name == b"content-type" and value.startswith(b"text/html") for name, value in headers)
 
 
 def _refusal(scope: Scope) -> tuple[int, str] | None:

@@ -130,6 +130,18 @@ imported_ids = Table(
     Column("target_id", String(64), nullable=False),
 )
 
+# Web page sessions: the SHA-256 of each session's cookie (never the cookie itself), whose
+# account it is and until when it holds. Signing out deletes the row; signing out everywhere
+# deletes the account's rows.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False, index=True),
+)
+
 login_failures = Table(
     "login_failures",
     metadata,

@@ -1,0 +1,85 @@
+"""Sign up, sign in, sign out, and the account page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from promptcrafter import messages
+from promptcrafter.domain import accounts
+from promptcrafter.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from promptcrafter.schemas import LoginRequest, SignupRequest
+from promptcrafter.server.web.forms import FormProblems, validated
+from promptcrafter.server.web.render import PageRoute, page
+from promptcrafter.server.web.visitors import AnyVisitor, Member, local_path
+from promptcrafter.storage import sessions
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/login")
+async def login_page(visitor: AnyVisitor) -> Response:
+    if visitor.user is not None:
+        return visitor.redirect(local_path(visitor.request.query_params.get("next")))
+    return page(visitor, "login.html", next=local_path(visitor.request.query_params.get("next")), values={})
+
+
+@router.post("/login")
+async def log_in(visitor: AnyVisitor) -> Response:
+    fields = await visitor.form()
+    next_path = local_path(fields.get("next"))
+    values = {"email": fields.get("email", "")}
+    context = visitor.context
+    try:
+        request = validated(LoginRequest, {"email": fields.get("email", ""), "password": fields.get("password", "")})
+        user_id = await accounts.authenticate(context.db, context.passwords, context.settings, request)
+    except FormProblems:
+        return page(visitor, "login.html", status=400, next=next_path, values=values, problem=messages.FIELDS_INVALID)
+    except (Unauthorized, TooManyRequests) as refused:
+        status = refused.status_code
+        return page(visitor, "login.html", status=status, next=next_path, values=values, problem=refused.message)
+    await visitor.sign_in(user_id)
+    return visitor.redirect(next_path)
+
+
+@router.get("/signup")
+async def signup_page(visitor: AnyVisitor) -> Response:
+    return page(visitor, "signup.html", values={}, problems={})
+
+
+@router.post("/signup")
+async def sign_up(visitor: AnyVisitor) -> Response:
+    fields = await visitor.form()
+    values = {name: fields.get(name, "") for name in ("name", "email")}
+    try:
+        request = validated(SignupRequest, {**values, "password": fields.get("password", "")})
+        user_id = await accounts.register(visitor.context.db, visitor.context.passwords, request)
+    except FormProblems as invalid:
+        return page(visitor, "signup.html", status=400, values=values, problems=invalid.problems)
+    except Invalid as weak:
+        return page(visitor, "signup.html", status=400, values=values, problems={"password": weak.message})
+    except Conflict as taken:
+        return page(visitor, "signup.html", status=409, values=values, problems={"email": taken.message})
+    await visitor.sign_in(user_id)
+    return visitor.redirect("/")
+
+
+@router.post("/logout")
+async def log_out(visitor: AnyVisitor) -> Response:
+    await visitor.form()
+    await visitor.sign_out()
+    return visitor.redirect("/login")
+
+
+@router.get("/account")
+async def account_page(visitor: Member) -> Response:
+    return page(visitor, "account.html")
+
+
+@router.post("/account/sign-out-everywhere")
+async def sign_out_everywhere(visitor: Member) -> Response:
+    await visitor.form()
+    assert visitor.user is not None
+    await visitor.context.db.write(sessions.end_all, user_id=visitor.user["id"])
+    await visitor.sign_out()
+    return visitor.redirect("/login")
