@@ -72,9 +72,13 @@ def test_pages_send_a_visitor_without_a_session_to_sign_in(client: TestClient) -
 def test_signing_in_returns_to_the_page_asked_for_and_only_on_this_site(client: TestClient) -> None:
     sign_up(client)
     client.cookies.clear()
-    for asked, landed in (("/account", "/account"), ("//evil.example/x", "/"), ("https://evil.example", "/")):
+    hostile = ("//evil.example/x", "https://evil.example", "/\\evil.example", "/\t/evil.example")
+    for asked, landed in (("/account", "/account"), *((path, "/") for path in hostile)):
         response = submit(
-            client, "/login", "/login", {"email": "ada@example.com", "password": PASSWORD, "next": asked},
+            client,
+            "/login",
+            "/login",
+            {"email": "ada@example.com", "password": PASSWORD, "next": asked},
             follow_redirects=False,
         )
         assert response.status_code == 303 and response.headers["location"] == landed
@@ -179,11 +183,11 @@ def test_labels_are_set_moved_and_removed(browser: TestClient) -> None:
     assert submit(browser, f"/p/{prompt_id}/edit", f"/p/{prompt_id}/edit", fields).status_code == 200
     page = f"/p/{prompt_id}"
     submit(browser, page, f"{page}/labels", {"name": "production", "version": "1"})
-    assert '<span class="label">production</span>' in browser.get(page).text
+    assert '<span class="version-label">production</span>' in browser.get(page).text
     refused = submit(browser, page, f"{page}/labels", {"name": "latest", "version": "1"})
     assert refused.status_code == 400
     submit(browser, page, f"{page}/labels/production/delete", {})
-    assert '<span class="label">production</span>' not in browser.get(page).text
+    assert '<span class="version-label">production</span>' not in browser.get(page).text
 
 
 def test_logging_an_output_by_hand_stores_its_input(browser: TestClient, client: TestClient) -> None:
@@ -233,3 +237,83 @@ def test_search_as_you_type_gets_only_the_results(browser: TestClient) -> None:
 def test_an_api_user_can_use_the_same_account_in_the_browser(client: TestClient, user: User) -> None:
     response = submit(client, "/login", "/login", {"email": user.email, "password": user.password})
     assert response.status_code == 200 and "No prompts yet" in response.text
+
+
+def log_pairs(client: TestClient, user_token: str, prompt_id: str, inputs: int = 12) -> None:
+    """Versions 1 and 2 (version 2 better by a point) and two models, each on the same inputs."""
+    headers = {"Authorization": f"Bearer {user_token}"}
+    logs = [
+        {
+            "promptId": prompt_id,
+            "promptVersion": version,
+            "output": f"answer {item} by {model}",
+            "modelUsed": model,
+            "score": 5 + version + (item % 3) * 0.5 + (0.5 if model == "large" else 0),
+            "input": {"ticket": f"T-{item}"},
+        }
+        for item in range(inputs)
+        for version in (1, 2)
+        for model in ("small", "large")
+    ]
+    assert client.post("/logs/batch", json={"logs": logs}, headers=headers).status_code == 201
+
+
+@pytest.fixture
+def evaluated(client: TestClient, user: User) -> str:
+    """A prompt with two versions and paired logs, and a browser signed in as its owner."""
+    headers = {"Authorization": f"Bearer {user.token}"}
+    body = {"title": "Ticket summary", "content": "Summarise {{ticket}}.", "model": "gpt-4o"}
+    prompt_id: str = client.post("/prompts", json=body, headers=headers).json()["_id"]
+    client.patch(f"/prompts/{prompt_id}", json={"content": "Summarise {{ticket}} in two lines."}, headers=headers)
+    log_pairs(client, user.token, prompt_id)
+    submit(client, "/login", "/login", {"email": user.email, "password": user.password})
+    return prompt_id
+
+
+def test_the_logs_page_filters_pages_and_deletes(client: TestClient, evaluated: str, user: User) -> None:
+    assert client.get(f"/p/{evaluated}/logs").text.count('class="output"') == 48
+    log_pairs(client, user.token, evaluated, inputs=14)  # 104 logs: a page holds 100
+    first = client.get(f"/p/{evaluated}/logs").text
+    assert first.count('class="output"') == 100
+    next_page = re.search(r'href="(/p/[^"]+/logs\?[^"]*cursor=[^"]+)"', first)
+    assert next_page
+    assert client.get(next_page.group(1).replace("&amp;", "&")).text.count('class="output"') == 4
+    only = client.get(f"/p/{evaluated}/logs?promptVersion=2&modelUsed=large&minScore=8").text
+    # Version 2 on the large model scores 7.5, 8 or 8.5 by input: 17 of its 26 inputs reach 8.
+    assert only.count('class="output"') == 17 and "by small" not in only
+    log_id = re.search(r"/logs/(log_[0-9A-Z]+)/delete", only)
+    assert log_id
+    submit(client, f"/p/{evaluated}/logs", f"/p/{evaluated}/logs/{log_id.group(1)}/delete", {"back": "/elsewhere"})
+    after = client.get(f"/p/{evaluated}/logs?promptVersion=2&modelUsed=large&minScore=8").text
+    assert after.count('class="output"') == 16 and log_id.group(1) not in after
+
+
+def test_the_logs_page_exports_what_its_filters_select(client: TestClient, evaluated: str) -> None:
+    exported = client.get(f"/p/{evaluated}/logs/export?format=csv&modelUsed=small&since=2000-01-01")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    rows = exported.text.strip().splitlines()
+    assert len(rows) == 1 + 24 and all(",small," in row for row in rows[1:])
+    lines = client.get(f"/p/{evaluated}/logs/export?format=jsonl").text.strip().splitlines()
+    assert len(lines) == 48
+
+
+def test_the_compare_page_draws_the_answer_and_says_the_verdict(client: TestClient, evaluated: str, user: User) -> None:
+    page = client.get(f"/p/{evaluated}/compare").text  # versions 1 and 2 by default
+    verdict = client.get(
+        f"/prompts/{evaluated}/compare?by=promptVersion&a=1&b=2", headers={"Authorization": f"Bearer {user.token}"}
+    ).json()["verdict"]
+    assert escape(verdict) in page
+    assert page.count('role="img"') == 4  # two differences, the outcomes, the distributions
+    assert "T-0" in page and "answer 0 by small" in page  # the same input, side by side
+    models = client.get(f"/p/{evaluated}/compare?by=modelUsed&a=small&b=large").text
+    assert "large scores higher than small" in models
+
+
+def test_the_stats_page_and_the_leaderboard(client: TestClient, evaluated: str) -> None:
+    stats = client.get(f"/p/{evaluated}/stats").text
+    assert "Mean score per day" in stats and stats.count('role="img"') == 3
+    board = client.get(f"/leaderboard?promptId={evaluated}").text
+    assert board.index(">large<") < board.index(">small<")
+    versions = client.get(f"/leaderboard?by=promptVersion&promptId={evaluated}&method=bradley-terry").text
+    assert "Bradley–Terry rating" in versions and "rank 1–1" in versions
+    assert client.get("/leaderboard?by=promptVersion").status_code == 400

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from promptcrafter import messages, statistics
 from promptcrafter.domain import listing
@@ -158,6 +159,28 @@ def gather_comparison(
     rows = aggregates.paired_means(tx, by=by, a=a, b=b, filters=_scope(user_id, prompt_id, filters))
     means = np.array(rows, dtype=np.float64).reshape(-1, 2)
     return Comparison(groups, means[:, 0], means[:, 1])
+
+
+@dataclass(frozen=True)
+class Example:
+    """One input both sides scored, with each side's outputs and scores on it."""
+
+    input: dict[str, str]
+    a: list[tuple[str, float]]
+    b: list[tuple[str, float]]
+
+
+def gather_examples(
+    tx: Transaction, *, user_id: str, prompt_id: str, by: str, a: Any, b: Any, inputs: int = 30
+) -> list[Example]:
+    """Side by side, what a and b produced on up to `inputs` of the inputs both scored."""
+    require_readable(tx, user_id=user_id, prompt_id=prompt_id)
+    rows = aggregates.shared_input_logs(tx, by=by, a=a, b=b, filters=_scope(user_id, prompt_id, {}), inputs=inputs)
+    examples: dict[int, Example] = {}
+    for row in rows:
+        example = examples.setdefault(row["input_key"], Example(orjson.loads(row["input"]), [], []))
+        (example.a if row["side"] == "a" else example.b).append((row["output"], row["score"]))
+    return list(examples.values())
 
 
 @dataclass(frozen=True)

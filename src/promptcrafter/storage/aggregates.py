@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from contextlib import closing
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, bindparam, case, func, or_, select, text
 
 from promptcrafter.storage.keyset import bound_filters
 from promptcrafter.storage.logs import FILTERS
@@ -98,6 +98,15 @@ def key_input_cells(tx: Transaction, *, by: str, filters: Mapping[str, Any]) -> 
     params, shape = bound_filters(filters)
     _plan(tx)
     return tx.rows(_cells(by, tuple(shape)), **params)
+
+
+def shared_input_logs(
+    tx: Transaction, *, by: str, a: Any, b: Any, filters: Mapping[str, Any], inputs: int
+) -> list[dict[str, Any]]:
+    """The scored logs of sides a and b on the first `inputs` inputs both scored (by input key):
+    `input_key`, `side` ("a" or "b"), `input`, `output`, `score`, oldest first per side."""
+    params, shape = bound_filters(filters)
+    return tx.all(_shared_input_logs(by, tuple(shape)), side_a=a, side_b=b, inputs=inputs, **params)
 
 
 def signature(tx: Transaction, *, filters: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -208,6 +217,33 @@ def _paired(by: str, shape: Shape) -> Statement:
 
     a, b = side("side_a"), side("side_b")
     return _indexed(select(a.c.mean, b.c.mean).select_from(a.join(b, a.c.input_key == b.c.input_key)))
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_input_logs(by: str, shape: Shape) -> Statement:
+    def side(name: str) -> Any:
+        return (
+            select(logs.c.input_key)
+            .where(_where(shape, _SCORED, logs.c.input_key.is_not(None), GROUPS[by] == bindparam(name)))
+            .group_by(logs.c.input_key)
+            .subquery()
+        )
+
+    a, b = side("side_a"), side("side_b")
+    shared = (
+        select(a.c.input_key)
+        .select_from(a.join(b, a.c.input_key == b.c.input_key))
+        .order_by(a.c.input_key)
+        .limit(bindparam("inputs"))
+        .subquery()
+    )
+    which = case((GROUPS[by] == bindparam("side_a"), "a"), else_="b").label("side")
+    return Statement(
+        select(logs.c.input_key, which, logs.c.input, logs.c.output, logs.c.score)
+        .select_from(logs.join(shared, logs.c.input_key == shared.c.input_key))
+        .where(_where(shape, _SCORED, or_(GROUPS[by] == bindparam("side_a"), GROUPS[by] == bindparam("side_b"))))
+        .order_by(logs.c.input_key, which, logs.c.created_at, logs.c.id)
+    )
 
 
 @functools.lru_cache(maxsize=256)

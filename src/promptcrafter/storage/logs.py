@@ -48,6 +48,10 @@ _INSERT_SEARCH = Statement(
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
 _OWNERS = IdLookup(lambda ids: select(logs.c.id, logs.c.owner_id).where(logs.c.id.in_(ids)))
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
+# Read off the index on (prompt_id, model_used, …) without visiting a log.
+_MODELS = Statement(
+    select(logs.c.model_used).where(logs.c.prompt_id == bindparam("prompt_id")).distinct().order_by(logs.c.model_used)
+)
 
 
 class LogRecord(TypedDict):
@@ -206,6 +210,11 @@ def owners_of(tx: Transaction, *, log_ids: list[str]) -> dict[str, str]:
         return {}
     statement, params = _OWNERS.bind(log_ids)
     return {row["id"]: row["owner_id"] for row in tx.all(statement, **params)}
+
+
+def models_of(tx: Transaction, *, prompt_id: str) -> list[str]:
+    """The models a prompt's logs were produced by, in order."""
+    return [row["model_used"] for row in tx.all(_MODELS, prompt_id=prompt_id)]
 
 
 def delete_one(tx: Transaction, *, log_id: str) -> bool:

@@ -117,6 +117,11 @@ async def leaderboard(caller: RankingCaller) -> Response:
     battles, with bootstrap intervals of each rating and each rank."""
     by, method, filters = evaluation.leaderboard_request(caller.params)
     prompt_id = listing.prompt_filter(caller.params["promptId"]) if "promptId" in caller.params else None
+    return JSONResponse(await ranking(caller, by=by, method=method, prompt_id=prompt_id, filters=filters))
+
+
+async def ranking(caller: Caller, *, by: str, method: str, prompt_id: str | None, filters: dict[str, Any]) -> Any:
+    """The leaderboard's answer: computed once per change of its logs (see `_LEADERBOARDS`)."""
     scope = {"user_id": caller.user_id, "prompt_id": prompt_id, "filters": filters}
     board = (caller.user_id, prompt_id, by, method, repr(sorted(filters.items())))
     found = await caller.analyse(
@@ -128,4 +133,4 @@ async def leaderboard(caller: RankingCaller) -> Response:
             found = await caller.analyse(evaluation.gather_cells, by=by, **scope)
         answer = await run_in_threadpool(evaluation.leaderboard_answer, by, method, found)
         _LEADERBOARDS[(*board, found.signature)] = answer
-    return JSONResponse(answer)
+    return answer

@@ -8,13 +8,14 @@ from fastapi import FastAPI
 from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
-from promptcrafter.server.web import accounts, library, prompt
+from promptcrafter.server.web import accounts, compare, library, logs, prompt, stats
 from promptcrafter.server.web.render import STATIC
 
 
 def routes() -> list[BaseRoute]:
     """The pages' routes, to be added after the API's."""
-    return [*library.router.routes, *accounts.router.routes, *prompt.router.routes]
+    modules = (library, accounts, prompt, logs, compare, stats)
+    return [route for module in modules for route in module.router.routes]
 
 
 def mount_static(app: FastAPI) -> None:

@@ -30,6 +30,11 @@ def validated(model: type[Model], data: dict[str, Any]) -> Model:
         raise FormProblems(problems) from None
 
 
+def prompt_values(fields: dict[str, str]) -> dict[str, str]:
+    """What the prompt form sent, as typed (tags still one comma-separated text)."""
+    return {name: fields.get(name, "") for name in ("title", "content", "model", "tags")}
+
+
 def tags_of(text: str) -> list[str]:
     """Tags as typed in one box: separated by commas."""
     return [tag.strip() for tag in text.split(",") if tag.strip()]

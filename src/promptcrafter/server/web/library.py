@@ -11,11 +11,10 @@ from starlette.responses import Response
 from promptcrafter.domain import listing
 from promptcrafter.domain import prompts as prompt_rules
 from promptcrafter.domain.search import terms_of
-from promptcrafter.errors import Invalid
 from promptcrafter.schemas import PromptCreate
-from promptcrafter.server.web.forms import FormProblems, tags_of, validated
+from promptcrafter.server.web.forms import FormProblems, prompt_values, tags_of, validated
 from promptcrafter.server.web.render import PageRoute, page
-from promptcrafter.server.web.visitors import Member
+from promptcrafter.server.web.visitors import Member, Visitor
 from promptcrafter.storage import prompts, search
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -69,36 +68,40 @@ async def library(visitor: Member) -> Response:
     )
 
 
+def prompt_form(
+    visitor: Visitor,
+    *,
+    action: str,
+    heading: str,
+    values: dict[str, Any],
+    problems: dict[str, str] | None = None,
+    prompt: Any = None,
+) -> Response:
+    """The form that creates or edits a prompt; a 400 when it shows problems."""
+    status = 400 if problems else 200
+    return page(
+        visitor,
+        "prompt_form.html",
+        status=status,
+        values=values,
+        problems=problems or {},
+        action=action,
+        heading=heading,
+        prompt=prompt,
+    )
+
+
 @router.get("/new")
 async def new_prompt_page(visitor: Member) -> Response:
-    return page(visitor, "prompt_form.html", values={}, problems={}, action="/new", heading="New prompt")
+    return prompt_form(visitor, action="/new", heading="New prompt", values={})
 
 
 @router.post("/new")
 async def create_prompt(visitor: Member) -> Response:
-    fields = await visitor.form()
-    values: dict[str, Any] = {name: fields.get(name, "") for name in ("title", "content", "model", "tags")}
+    values = prompt_values(await visitor.form())
     try:
         request = validated(PromptCreate, {**values, "tags": tags_of(values["tags"])})
-        created = await visitor.caller.write(prompt_rules.create, user_id=visitor.caller.user_id, request=request)
     except FormProblems as invalid:
-        return page(
-            visitor,
-            "prompt_form.html",
-            status=400,
-            values=values,
-            problems=invalid.problems,
-            action="/new",
-            heading="New prompt",
-        )
-    except Invalid as refused:
-        return page(
-            visitor,
-            "prompt_form.html",
-            status=400,
-            values=values,
-            problems={"form": refused.message},
-            action="/new",
-            heading="New prompt",
-        )
+        return prompt_form(visitor, action="/new", heading="New prompt", values=values, problems=invalid.problems)
+    created = await visitor.caller.write(prompt_rules.create, user_id=visitor.caller.user_id, request=request)
     return visitor.redirect(f"/p/{created['id']}")

@@ -18,7 +18,8 @@ from promptcrafter.domain import templates
 from promptcrafter.domain import versions as version_rules
 from promptcrafter.errors import ApiError, Invalid
 from promptcrafter.schemas import LabelSet, LogCreate, PromptUpdate, RenderRequest
-from promptcrafter.server.web.forms import FormProblems, tags_of, validated
+from promptcrafter.server.web.forms import FormProblems, prompt_values, tags_of, validated
+from promptcrafter.server.web.library import prompt_form
 from promptcrafter.server.web.render import PageRoute, page
 from promptcrafter.server.web.visitors import Member, Visitor
 from promptcrafter.storage import versions
@@ -133,36 +134,21 @@ async def edit_page(prompt_id: str, visitor: Member) -> Response:
     prompt_rules.check_id(prompt_id, prompt_rules.READING)
     prompt = await caller.read(prompt_rules.get, user_id=caller.user_id, prompt_id=prompt_id)
     values = {**prompt, "tags": ", ".join(prompt["tags"])}
-    return page(
-        visitor,
-        "prompt_form.html",
-        values=values,
-        problems={},
-        action=f"/p/{prompt_id}/edit",
-        heading=f"Edit “{prompt['title']}”",
-        prompt=prompt,
-    )
+    heading = f"Edit “{prompt['title']}”"
+    return prompt_form(visitor, action=f"/p/{prompt_id}/edit", heading=heading, values=values, prompt=prompt)
 
 
 @router.post("/p/{prompt_id}/edit")
 async def edit(prompt_id: str, visitor: Member) -> Response:
-    fields = await visitor.form()
+    values = prompt_values(await visitor.form())
     prompt_rules.check_id(prompt_id, prompt_rules.CHANGING)
-    values = {name: fields.get(name, "") for name in ("title", "content", "model", "tags")}
     caller = visitor.caller
     try:
         request = validated(PromptUpdate, {**values, "tags": tags_of(values["tags"])})
-        await caller.write(prompt_rules.update, user_id=caller.user_id, prompt_id=prompt_id, request=request)
     except FormProblems as invalid:
-        return page(
-            visitor,
-            "prompt_form.html",
-            status=400,
-            values=values,
-            problems=invalid.problems,
-            action=f"/p/{prompt_id}/edit",
-            heading="Edit prompt",
-        )
+        action, problems = f"/p/{prompt_id}/edit", invalid.problems
+        return prompt_form(visitor, action=action, heading="Edit prompt", values=values, problems=problems)
+    await caller.write(prompt_rules.update, user_id=caller.user_id, prompt_id=prompt_id, request=request)
     return visitor.redirect(f"/p/{prompt_id}")
 
 

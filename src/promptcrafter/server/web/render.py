@@ -16,7 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from promptcrafter.domain.templates import VARIABLE
 from promptcrafter.errors import ApiError
-from promptcrafter.server.web.visitors import FormRefused, SignInFirst, Visitor
+from promptcrafter.server.web.visitors import FormRefused, SignInFirst, Visitor, visit
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -55,18 +55,14 @@ def page(visitor: Visitor, name: str, *, status: int = 200, **context: Any) -> R
     response = templates.TemplateResponse(
         visitor.request,
         name,
-        {"user": visitor.user, "form_token": visitor.form_token, **context},
+        {"user": visitor.user, "form_token": visitor.form_token, "status": status, **context},
         status_code=status,
     )
     return visitor.finish(response)
 
 
-def _failure(request: Request, status: int, message: str) -> Response:
-    response = templates.TemplateResponse(
-        request, "error.html", {"user": None, "status": status, "message": message}, status_code=status
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+async def _failure(request: Request, status: int, message: str) -> Response:
+    return page(await visit(request), "error.html", status=status, message=message)
 
 
 class PageRoute(APIRoute):
@@ -86,8 +82,8 @@ class PageRoute(APIRoute):
             except SignInFirst as redirect:
                 return RedirectResponse(redirect.location, status_code=303)
             except FormRefused as refused:
-                return _failure(request, refused.status, refused.message)
+                return await _failure(request, refused.status, refused.message)
             except ApiError as error:
-                return _failure(request, error.status_code, error.message)
+                return await _failure(request, error.status_code, error.message)
 
         return page_handler

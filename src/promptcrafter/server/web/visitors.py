@@ -10,6 +10,7 @@ API routes never read either cookie: they accept bearer tokens only.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -71,10 +72,14 @@ class Visitor:
         if self.request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
             raise FormRefused(400, "This form was not sent as a form.")
         body = bytearray()
-        async for chunk in self.request.stream():
-            body += chunk
-            if len(body) > MAX_FORM_BYTES:
-                raise FormRefused(413, "This form is too large (at most 1 MB).")
+        try:
+            async with asyncio.timeout(self.context.settings.body_timeout):
+                async for chunk in self.request.stream():
+                    body += chunk
+                    if len(body) > MAX_FORM_BYTES:
+                        raise FormRefused(413, "This form is too large (at most 1 MB).")
+        except TimeoutError:
+            raise FormRefused(408, "This form took too long to arrive. Try again.") from None
         try:
             fields = dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=200))
         except (UnicodeDecodeError, ValueError):
@@ -120,7 +125,8 @@ class Visitor:
         self.form_cookie, self.new_form_cookie = secrets.token_urlsafe(32), True
 
 
-async def _visitor(request: Request) -> Visitor:
+async def visit(request: Request) -> Visitor:
+    """The visitor of this request: their session's account, if any, and their form cookie."""
     context: ServerContext = request.app.state.context
     token = request.cookies.get(SESSION_COOKIE, "")
     user = None
@@ -135,7 +141,7 @@ def _hashed(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-AnyVisitor = Annotated[Visitor, Depends(_visitor)]
+AnyVisitor = Annotated[Visitor, Depends(visit)]
 """The visitor of a page anyone may see."""
 
 
@@ -159,6 +165,13 @@ Member = Annotated[Visitor, Depends(_member)]
 
 def local_path(next_path: str | None) -> str:
     """Where to go after signing in: a path of this site only (never `//other.site`)."""
-    if next_path and next_path.startswith("/") and not next_path.startswith("//") and "\\" not in next_path:
+    # Browsers drop tabs and newlines from a URL and read `\` as `/`: `/\t/evil.site` is `//evil.site`.
+    if (
+        next_path
+        and next_path.startswith("/")
+        and not next_path.startswith("//")
+        and "\\" not in next_path
+        and all(ord(character) > 32 for character in next_path)
+    ):
         return next_path
     return "/"
