@@ -174,6 +174,7 @@ def test_every_page_passes_an_accessibility_check_in_light_and_dark(browser: Bro
         "leaderboard": "/leaderboard",
         "new-prompt": "/new",
         "account": "/account",
+        "api-keys": "/account/keys",
     }
     for scheme in ("light", "dark"):
         page = new_page(browser, server.url, scheme)

@@ -39,7 +39,7 @@ def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Credentials go to the test's own directory; nothing comes from the caller's environment."""
     directory = tmp_path / "config"
     monkeypatch.setenv("PROMPTCRAFTER_CONFIG_DIR", str(directory))
-    for name in ("PROMPTCRAFTER_URL", "PROMPTCRAFTER_PASSWORD"):
+    for name in ("PROMPTCRAFTER_URL", "PROMPTCRAFTER_PASSWORD", "PROMPTCRAFTER_API_KEY"):
         monkeypatch.delenv(name, raising=False)
     return directory
 
@@ -850,3 +850,21 @@ def test_a_failed_export_leaves_no_file_behind(email: str, closed_url: str, tmp_
     assert list(tmp_path.iterdir()) == [tmp_path / "config"]
     unwritable = run("export", "-o", str(tmp_path / "missing" / "library.jsonl"))
     assert unwritable.exit_code == 2 and "cannot write" in plain(unwritable.stderr)
+
+
+def test_api_keys_are_made_listed_used_and_revoked(prompt_id: str, server: LiveServer) -> None:
+    made = run("keys", "create", "nightly evaluation", "--scope", "logs:write", "--scope", "prompts:read")
+    assert made.exit_code == 0, made.output
+    key = made.stdout.splitlines()[0]
+    assert key.startswith("pc_live_") and "not shown again" in plain(made.stdout)
+    listed = run("keys", "list")
+    assert "nightly evaluation" in listed.stdout and key not in listed.stdout and key[:12] in listed.stdout
+    [stored] = run_json("keys", "list")
+    assert run("logout").exit_code == 0
+    # A program with only the key: PROMPTCRAFTER_API_KEY, no login.
+    environment = {"PROMPTCRAFTER_API_KEY": key, "PROMPTCRAFTER_URL": server.url}
+    shown = run("prompts", "show", prompt_id, "--json", env=environment)
+    assert shown.exit_code == 0 and json.loads(shown.stdout)["_id"] == prompt_id
+    refused = run("prompts", "rm", prompt_id, env=environment)
+    assert refused.exit_code == 1 and "This API key does not allow this action." in refused.stderr
+    assert run("keys", "rm", stored["_id"], env=environment).exit_code == 1  # a key cannot revoke keys

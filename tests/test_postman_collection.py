@@ -43,8 +43,10 @@ def requests_in_order(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 def run_collection(
     send: Callable[[str, str, dict[str, str], str | None], httpx.Response],
+    pinned: dict[str, str] | None = None,
 ) -> list[tuple[str, int, Any]]:
-    """Send every request as Postman would, applying the collection's own test scripts."""
+    """Send every request as Postman would, applying the collection's own test scripts; the
+    `pinned` variables keep their values whatever the scripts set (a person pasting a value)."""
     collection = json.loads(COLLECTION.read_text())
     variables = {variable["key"]: variable["value"] for variable in collection["variable"]}
 
@@ -65,6 +67,7 @@ def run_collection(
             if status and int(status.group(1)) == response.status_code:
                 for name, field in SAVE_VARIABLE.findall(script):
                     variables[name] = payload[field]
+        variables.update(pinned or {})
         results.append((item["name"], response.status_code, payload))
     return results
 
@@ -98,6 +101,20 @@ def test_second_run_conflicts_on_sign_up_but_logs_in(client: TestClient) -> None
         lambda method, url, headers, body: client.request(method, url, headers=headers, content=body)
     )
     assert [status for _, status, _ in again][:3] == [409, 200, 201]
+
+
+def test_collection_runs_with_an_api_key_in_place_of_the_token(client: TestClient) -> None:
+    def send(method: str, url: str, headers: dict[str, str], body: str | None) -> httpx.Response:
+        return client.request(method, url, headers=headers, content=body)
+
+    run_collection(send)  # makes the collection's account
+    token = client.post("/auth/login", json={"email": "john@example.com", "password": "password123"}).json()
+    scopes = ["prompts:read", "prompts:write", "logs:read", "logs:write", "stats:read"]
+    created = client.post(
+        "/auth/keys", json={"name": "postman", "scopes": scopes}, headers={"Authorization": f"Bearer {token['token']}"}
+    )
+    results = run_collection(send, pinned={"token": created.json()["key"]})
+    assert [status for _, status, _ in results] == [409, *(status for _, status in EXPECTED[1:])]
 
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -54,6 +54,7 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def _no_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROMPTCRAFTER_URL", raising=False)
+    monkeypatch.delenv("PROMPTCRAFTER_API_KEY", raising=False)
 
 
 def unique_email() -> str:
@@ -711,3 +712,24 @@ async def test_async_stats_compare_and_leaderboard(server: LiveServer) -> None:
         assert (await client.stats(prompt["_id"]))["groups"][1]["scored"] == 24
         assert (await client.compare(prompt["_id"], 1, 2))["difference"]["mean"] == 1.0
         assert len((await client.leaderboard())["entries"]) == 2
+
+
+@pytest.mark.anyio
+async def test_a_program_uses_an_api_key_by_argument_or_environment(
+    sdk: PromptCrafterClient, server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = sdk.create_key("nightly evaluation", ["prompts:read", "logs:write"])
+    assert [key["_id"] for key in sdk.list_keys()] == [created["_id"]]
+    made = sdk.create_prompt("Subject lines", "Write five about {{topic}}.", "gpt-4o")
+    with PromptCrafterClient(server.url, api_key=created["key"]) as program:
+        assert program.get_prompt(made["_id"])["title"] == "Subject lines"
+        with pytest.raises(ForbiddenError) as refused:
+            program.delete_prompt(made["_id"])
+        assert refused.value.message == "This API key does not allow this action."
+    monkeypatch.setenv("PROMPTCRAFTER_API_KEY", created["key"])
+    async with AsyncPromptCrafterClient(server.url) as program:
+        logged = await program.create_log(made["_id"], "Five lines.", "gpt-4o", score=7)
+        assert logged["promptId"] == made["_id"]
+    sdk.revoke_key(created["_id"])
+    with PromptCrafterClient(server.url) as program, pytest.raises(AuthenticationError):
+        program.get_prompt(made["_id"])

@@ -317,3 +317,21 @@ def test_the_stats_page_and_the_leaderboard(client: TestClient, evaluated: str) 
     versions = client.get(f"/leaderboard?by=promptVersion&promptId={evaluated}&method=bradley-terry").text
     assert "Bradley–Terry rating" in versions and "rank 1–1" in versions
     assert client.get("/leaderboard?by=promptVersion").status_code == 400
+
+
+def test_the_keys_page_shows_a_new_key_once_and_revokes_it(browser: TestClient) -> None:
+    created = submit(
+        browser, "/account/keys", "/account/keys", {"name": "nightly", "scope.logs:write": "on", "expires": ""}
+    )
+    assert created.status_code == 201
+    key = re.search(r'id="new-key" class="secret" value="(pc_live_[0-9A-Za-z]+)"', created.text)
+    assert key and browser.get("/prompts", headers={"Authorization": f"Bearer {key.group(1)}"}).status_code == 403
+    page = browser.get("/account/keys").text
+    assert "nightly" in page and key.group(1) not in page
+    none_chosen = submit(browser, "/account/keys", "/account/keys", {"name": "x"})
+    assert none_chosen.status_code == 400 and 'id="scopes-problem"' in none_chosen.text
+    key_id = re.search(r"/account/keys/(key_[0-9A-Z]+)/revoke", page)
+    assert key_id
+    submit(browser, "/account/keys", f"/account/keys/{key_id.group(1)}/revoke", {})
+    assert "No keys yet." in browser.get("/account/keys").text
+    assert browser.get("/auth/me", headers={"Authorization": f"Bearer {key.group(1)}"}).status_code == 401

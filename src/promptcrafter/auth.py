@@ -1,7 +1,8 @@
-"""Password hashing (Argon2id) and bearer tokens (HS256 JWT)."""
+"""Password hashing (Argon2id), bearer tokens (HS256 JWT) and API keys."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -108,3 +109,57 @@ class Tokens:
         if not isinstance(expires, int | float):
             return None
         return _Verified(subject, expires, len(token))
+
+
+API_KEY_PREFIX = "pc_live_"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """What a key's hash names: the key, its account, what it allows and until when."""
+
+    key_id: str
+    owner_id: str
+    scopes: frozenset[str]
+    expires_at: int | None  # milliseconds
+
+
+class ApiKeys:
+    """Makes API keys and remembers, per server process, which account a key's hash names.
+
+    Only what never changes is remembered (the account, the scopes, the expiry): whether the
+    key still exists is checked in the unit of work of every request that uses it, so a key
+    revoked on one server process fails on all of them at once.
+    """
+
+    MAX_LENGTH = 100
+    CACHE_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._holders: cachetools.LRUCache[str, KeyHolder] = cachetools.LRUCache(maxsize=self.CACHE_ENTRIES)
+
+    @staticmethod
+    def generate() -> tuple[str, str, str]:
+        """A new key (`pc_live_` and 32 random bytes in base62), its shown prefix and its hash."""
+        number = int.from_bytes(os.urandom(32), "big")
+        digits = []
+        for _ in range(43):  # 62^43 > 2^256
+            number, digit = divmod(number, 62)
+            digits.append(_BASE62[digit])
+        key = API_KEY_PREFIX + "".join(digits)
+        return key, key[: len(API_KEY_PREFIX) + 4], ApiKeys.hashed(key)
+
+    @staticmethod
+    def hashed(key: str) -> str:
+        """What is stored of a key: its SHA-256 (the key is random, so no salt or slow hash is needed)."""
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def remembered(self, key_hash: str) -> KeyHolder | None:
+        return self._holders.get(key_hash)
+
+    def remember(self, key_hash: str, holder: KeyHolder) -> None:
+        self._holders[key_hash] = holder
+
+    def forget(self, key_hash: str) -> None:
+        self._holders.pop(key_hash, None)

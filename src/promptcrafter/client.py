@@ -30,6 +30,7 @@ from promptcrafter.client_exceptions import (
 from promptcrafter.client_files import Batch, ImportFile
 
 URL_ENV = "PROMPTCRAFTER_URL"
+API_KEY_ENV = "PROMPTCRAFTER_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 30.0
 
@@ -62,9 +63,10 @@ class _BaseClient(Generic[HttpT]):
 
     _http: HttpT
 
-    def __init__(self, base_url: str | None, token: str | None) -> None:
+    def __init__(self, base_url: str | None, token: str | None, api_key: str | None = None) -> None:
         self._base_url = (base_url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
-        self._token = token
+        # An API key is sent as a bearer token too; without either, PROMPTCRAFTER_API_KEY.
+        self._token = token or api_key or (os.environ.get(API_KEY_ENV) or None)
         try:
             httpx.URL(self._base_url)
         except httpx.InvalidURL as error:
@@ -270,6 +272,16 @@ class _BaseClient(Generic[HttpT]):
         body: Json = {"variables": variables, **_given(version=version, label=label)}
         return _Call("POST", _path("prompts", prompt_id) + "/render", _json, json=body)
 
+    def _create_key(self, name: str, scopes: list[str], expires_at: str | None) -> _Call[Json]:
+        body: Json = {"name": name, "scopes": scopes, **_given(expiresAt=expires_at)}
+        return _Call("POST", "/auth/keys", _json, json=body)
+
+    def _list_keys(self) -> _Call[list[Json]]:
+        return _Call("GET", "/auth/keys", _json)
+
+    def _revoke_key(self, key_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("auth/keys", key_id), _nothing)
+
     def _get_logs(self) -> _Call[list[Json]]:
         return _Call("GET", "/logs", _json)
 
@@ -289,8 +301,10 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         token: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        *,
+        api_key: str | None = None,
     ) -> None:
-        super().__init__(base_url, token)
+        super().__init__(base_url, token, api_key)
         self._http = httpx.Client(base_url=self._base_url, timeout=timeout, transport=transport)
 
     def __enter__(self) -> Self:
@@ -330,6 +344,18 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
     def health(self) -> Json:
         """The server's health: `{"status": "ok"}` when it and its database answer."""
         return self._send(self._health())
+
+    def create_key(self, name: str, scopes: list[str], *, expires_at: str | None = None) -> Json:
+        """An API key for a program (needs a login token): its `key` is in this answer only."""
+        return self._send(self._create_key(name, scopes, expires_at))
+
+    def list_keys(self) -> list[Json]:
+        """Your API keys, without the keys themselves."""
+        return self._send(self._list_keys())
+
+    def revoke_key(self, key_id: str) -> None:
+        """Revoke an API key: it fails at once."""
+        self._send(self._revoke_key(key_id))
 
     def create_prompt(
         self, title: str, content: str, model: str, tags: list[str] | None = None
@@ -576,8 +602,10 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         token: str | None = None,
         timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        api_key: str | None = None,
     ) -> None:
-        super().__init__(base_url, token)
+        super().__init__(base_url, token, api_key)
         self._http = httpx.AsyncClient(
             base_url=self._base_url, timeout=timeout, transport=transport
         )
@@ -619,6 +647,18 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     async def health(self) -> Json:
         """The server's health: `{"status": "ok"}` when it and its database answer."""
         return await self._send(self._health())
+
+    async def create_key(self, name: str, scopes: list[str], *, expires_at: str | None = None) -> Json:
+        """An API key for a program (needs a login token): its `key` is in this answer only."""
+        return await self._send(self._create_key(name, scopes, expires_at))
+
+    async def list_keys(self) -> list[Json]:
+        """Your API keys, without the keys themselves."""
+        return await self._send(self._list_keys())
+
+    async def revoke_key(self, key_id: str) -> None:
+        """Revoke an API key: it fails at once."""
+        await self._send(self._revoke_key(key_id))
 
     async def create_prompt(
         self, title: str, content: str, model: str, tags: list[str] | None = None

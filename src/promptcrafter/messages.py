@@ -49,3 +49,11 @@ LABEL_RESERVED = "The label `latest` always names the current version; it cannot
 LABEL_NOT_FOUND = "The prompt has no label with the specified name."
 VERSION_AND_LABEL = "Give a version or a label, not both."
 VARIABLES_MISSING = "Some of the template's variables have no value."
+
+# OPERATIONS.md: API keys.
+KEY_SCOPE = "This API key does not allow this action."
+KEY_NEEDS_LOGIN = "API keys are managed with a login token, not with a key."
+KEY_NOT_FOUND = "No API key found with the specified ID."
+KEY_FORBIDDEN = "API key does not belong to the authenticated user."
+KEY_BAD_ID = "The API key ID format is invalid."
+KEYS_TOO_MANY = "An account can hold at most 100 API keys: revoke one first."

@@ -6,7 +6,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -793,3 +793,67 @@ class LeaderboardRead(BaseModel):
     method: str
     by: str
     entries: list[LeaderboardEntry]
+
+
+# OPERATIONS.md: API keys.
+KeyScope = Literal["prompts:read", "prompts:write", "logs:read", "logs:write", "stats:read"]
+
+
+class KeyCreate(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "nightly evaluation", "scopes": ["logs:write", "prompts:read"]}]}
+    )
+
+    name: Name
+    scopes: list[KeyScope] = Field(min_length=1, max_length=5, description="What the key allows; at least one.")
+    expires_at: ImportedTime | None = Field(
+        None, alias="expiresAt", description="When the key stops working (ISO 8601); never, if left out."
+    )
+
+
+class KeyRead(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "_id": "key_01M8KJT9G029GMMM8WXDWBP2XJ",
+                    "name": "nightly evaluation",
+                    "scopes": ["logs:write"],
+                    "prefix": "pc_live_7Gq2",
+                    "createdAt": "2026-11-29T11:58:03.512Z",
+                    "expiresAt": "2027-11-29T00:00:00.000Z",
+                    "lastUsedAt": "2026-11-30T08:15:00.000Z",
+                }
+            ]
+        },
+    )
+
+    id: str = Field(alias="_id")
+    name: str
+    scopes: list[str]
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    createdAt: Timestamp
+    expiresAt: Timestamp | None
+    lastUsedAt: Timestamp | None = Field(description="Updated at most once a minute.")
+
+
+class KeyCreated(KeyRead):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "_id": "key_01M8KJT9G029GMMM8WXDWBP2XJ",
+                    "name": "nightly evaluation",
+                    "scopes": ["logs:write"],
+                    "prefix": "pc_live_7Gq2",
+                    "createdAt": "2026-11-29T11:58:03.512Z",
+                    "expiresAt": "2027-11-29T00:00:00.000Z",
+                    "lastUsedAt": "2026-11-29T11:58:03.512Z",
+                    "key": "pc_live_7Gq2mW0vXbN3cR8tLk5ZpA1sHd9FyJe4QuVi6Oo2Bx",
+                }
+            ]
+        }
+    )
+
+    key: str = Field(description="The key itself: shown this once, never again.")

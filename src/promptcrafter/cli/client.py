@@ -120,6 +120,10 @@ TagsOption = Annotated[list[str] | None, typer.Option("--tag", help="A tag; repe
 
 prompts_app = typer.Typer(help="Your prompt library.", no_args_is_help=True)
 logs_app = typer.Typer(help="What your prompts produced, with notes and scores.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for programs (sent as `Authorization: Bearer pc_live_…` or PROMPTCRAFTER_API_KEY).",
+    no_args_is_help=True,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -129,6 +133,7 @@ def register(app: typer.Typer) -> None:
     app.command("import")(import_file)
     app.add_typer(prompts_app, name="prompts")
     app.add_typer(logs_app, name="logs")
+    app.add_typer(keys_app, name="keys")
 
 
 def signup(
@@ -443,6 +448,64 @@ def remove_log(log_id: str, url: UrlOption = None, as_json: JsonOption = False) 
         client.delete_log(log_id)
     if not as_json:
         typer.echo(f"Deleted log {log_id}.")
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. `nightly evaluation`.")],
+    scopes: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            help="What it allows; repeat for several: prompts:read, prompts:write, logs:read, logs:write, stats:read.",
+        ),
+    ],
+    expires: Annotated[str | None, typer.Option(help="When it stops working (ISO 8601, e.g. 2027-01-31).")] = None,
+    url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make an API key. It is printed this once: store it now, the server keeps only its hash."""
+    with _session(url) as client:
+        created = client.create_key(name, scopes, expires_at=expires)
+    _emit(
+        created,
+        as_json,
+        lambda key: f"{key['key']}\n\nAPI key {key['_id']} ({', '.join(key['scopes'])}). Copy it now: "
+        "it is not shown again. Programs send it as `Authorization: Bearer …` or set PROMPTCRAFTER_API_KEY.",
+    )
+
+
+@keys_app.command("list")
+def list_keys(url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Your API keys (their first characters, never the keys)."""
+    with _session(url) as client:
+        keys = client.list_keys()
+    _emit(keys, as_json, _keys_table)
+
+
+@keys_app.command("rm")
+def revoke_key(key_id: str, url: UrlOption = None, as_json: JsonOption = False) -> None:
+    """Revoke an API key: it fails at once. The API answers no JSON, so --json prints nothing."""
+    with _session(url) as client:
+        client.revoke_key(key_id)
+    if not as_json:
+        typer.echo(f"Revoked API key {key_id}.")
+
+
+def _keys_table(keys: list[Json]) -> RenderableType:
+    # Two lines a key: a table of seven columns does not fit a terminal of 80.
+    if not keys:
+        return "No API keys."
+    lines = Text()
+    for key in keys:
+        lines.append(f"{key['_id']}  ", style="bold")
+        lines.append(f"{key['name']}\n")
+        lines.append(
+            f"  {key['prefix']}…  {', '.join(key['scopes'])}  · created {key['createdAt'][:10]}"
+            f" · expires {(key['expiresAt'] or 'never')[:10]}"
+            f" · last used {(key['lastUsedAt'] or 'never')[:16].replace('T', ' ')}\n"
+        )
+    return lines
 
 
 class ExportFormat(str, Enum):

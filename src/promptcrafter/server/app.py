@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -17,15 +19,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from promptcrafter import __version__, messages
 from promptcrafter.config import Settings
+from promptcrafter.domain import api_keys
 from promptcrafter.errors import ApiError
 from promptcrafter.server import web
-from promptcrafter.server.api import accounts, evaluation, exports, health, logs, prompts, search, versions
+from promptcrafter.server.api import accounts, evaluation, exports, health, keys, logs, prompts, search, versions
 from promptcrafter.server.context import ServerContext
 from promptcrafter.server.docs import mount_docs
 from promptcrafter.server.middleware import EdgeMiddleware
 from promptcrafter.server.openapi import build_openapi
 from promptcrafter.server.responses import JSONResponse
 
+logger = logging.getLogger("promptcrafter")
+KEY_USES_EVERY_SECONDS = 5
 DESCRIPTION = (
     "Keep, test and evaluate generative-AI prompts: a prompt library and the record of "
     "what each prompt produced on each model, with notes and scores."
@@ -62,7 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        recorder = asyncio.create_task(_record_key_uses(context))
         yield
+        recorder.cancel()
+        await _write_key_uses(context)
         await context.db.aclose()
 
     app = _Application(
@@ -78,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     # The router tries routes in order: the busiest first, but a prompt's sub-resources before
     # `/prompts/{id:path}`, which would take them for ids.
-    for module in (exports, versions, evaluation, prompts, logs, search, accounts, health):
+    for module in (exports, versions, evaluation, prompts, logs, search, accounts, keys, health):
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)
@@ -92,6 +100,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_middleware(EdgeMiddleware, send_timeout=context.settings.send_timeout)
     return app
+
+
+async def _record_key_uses(context: ServerContext) -> None:
+    """Write when API keys were last used, every few seconds, in one transaction."""
+    while True:
+        await asyncio.sleep(KEY_USES_EVERY_SECONDS)
+        try:
+            await _write_key_uses(context)
+        except Exception:  # a busy or unreachable database: the next round tries again
+            logger.warning("could not record when API keys were last used", exc_info=True)
+
+
+async def _write_key_uses(context: ServerContext) -> None:
+    uses = context.key_usage.take()
+    if uses:
+        await context.db.write(api_keys.record_uses, uses=sorted(uses.items()))
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:

@@ -6,8 +6,9 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from promptcrafter.auth import Passwords, Tokens
+from promptcrafter.auth import ApiKeys, Passwords, Tokens
 from promptcrafter.config import Settings
+from promptcrafter.domain.api_keys import KeyUsage
 from promptcrafter.storage import Database, users
 
 
@@ -20,6 +21,8 @@ class ServerContext:
     # Signs the web pages' form tokens: derived from the signing secret, so every server
     # process of one database agrees on it, but never usable as that secret.
     form_key: bytes
+    keys: ApiKeys
+    key_usage: KeyUsage
 
     @classmethod
     def start(cls, settings: Settings) -> ServerContext:
@@ -37,4 +40,6 @@ class ServerContext:
             ),
             tokens=Tokens(secret=secret, ttl_seconds=settings.token_ttl),
             form_key=hmac.digest(secret.encode(), b"web forms", hashlib.sha256),
+            keys=ApiKeys(),
+            key_usage=KeyUsage(),
         )

@@ -7,7 +7,9 @@ query parameters), because every FastAPI dependency has a measurable cost per re
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -17,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
 from promptcrafter import messages
+from promptcrafter.auth import API_KEY_PREFIX, ApiKeys, KeyHolder
+from promptcrafter.domain import api_keys as key_rules
 from promptcrafter.domain.listing import LIMITED_PAGE_CHARACTERS, ListRequest, encode_cursor
 from promptcrafter.errors import (
     MAX_DETAILS,
@@ -26,6 +30,7 @@ from promptcrafter.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from promptcrafter.server import scopes
 from promptcrafter.server.context import ServerContext
 from promptcrafter.server.responses import json_array, json_page
 from promptcrafter.storage import users
@@ -44,17 +49,27 @@ class Caller:
     separate query per request, the account's existence is checked in the same unit of
     work as the request's own first database call (`read`, `write`, `scan`, `analyse`, `pages`);
     if the request fails before making one, `confirm` checks it before the error is
-    answered, so a deleted account's token is a 401 whatever else is wrong.
+    answered, so a deleted account's token is a 401 whatever else is wrong. An API key is
+    checked the same way, in place of the account: that it still exists (so revoking it
+    takes effect at once on every server process) and that it allows the route.
     """
 
-    __slots__ = ("context", "path", "params", "user_id", "confirmed")
+    __slots__ = ("context", "path", "params", "user_id", "confirmed", "key")
 
-    def __init__(self, context: ServerContext, path: str, params: QueryParams, user_id: str = "") -> None:
+    def __init__(
+        self,
+        context: ServerContext,
+        path: str,
+        params: QueryParams,
+        user_id: str = "",
+        key: PresentedKey | None = None,
+    ) -> None:
         self.context = context
         self.path = path
         self.params = params
         self.user_id = user_id
         self.confirmed = not user_id  # nothing to confirm on public routes
+        self.key = key
 
     async def read(self, work: Callable[..., T], /, **params: Any) -> T:
         """`Database.read`, checking the account first."""
@@ -134,7 +149,11 @@ class Caller:
 
         def checked(tx: Transaction, **params: Any) -> T:
             if not self.confirmed:
-                if users.get(tx, user_id=self.user_id) is None:
+                if self.key is not None:
+                    key_rules.check_use(
+                        tx, key_hash=self.key.key_hash, needs=self.key.needs, usage=self.context.key_usage
+                    )
+                elif users.get(tx, user_id=self.user_id) is None:
                     raise Unauthorized(messages.TOKEN_INVALID)
                 self.confirmed = True
             return work(tx, **params)
@@ -146,13 +165,30 @@ def _nothing(_tx: Transaction) -> None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class PresentedKey:
+    """An API key a request presented: its hash, and the scopes the route needs of it (None:
+    the route takes a login token only)."""
+
+    key_hash: str
+    needs: tuple[str, ...] | None
+
+
 def authenticated(*allowed_params: str) -> Any:
     """The dependency of a protected route accepting these query parameters."""
 
     async def caller(request: Request) -> Caller:
         context: ServerContext = request.app.state.context
-        user_id = _token_user_id(request, context)
-        return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
+        credential = _credential(request)
+        if not credential.startswith(API_KEY_PREFIX):
+            user_id = context.tokens.user_id(credential)
+            if user_id is None:
+                raise Unauthorized(messages.TOKEN_INVALID)
+            return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
+        holder = await _key_holder(context, credential)
+        params = _query_params(request, allowed_params)
+        presented = PresentedKey(holder[0], scopes.required(request.method, request.scope["route"].path, params))
+        return Caller(context, request.scope["path"], params, holder[1].owner_id, presented)
 
     return Depends(caller)
 
@@ -172,16 +208,36 @@ Authenticated = Annotated[Caller, authenticated()]
 """The caller of a protected route that takes no query parameters."""
 
 
-def _token_user_id(request: Request, context: ServerContext) -> str:
-    """The account id a valid bearer token names; 401 with the contract's two messages."""
+def _credential(request: Request) -> str:
+    """The bearer token or API key the request presents (`Authorization: Bearer …`, or an API
+    key in `X-API-Key`); 401 with the contract's message when there is none."""
     scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized(messages.TOKEN_MISSING)
-    user_id = context.tokens.user_id(token)
-    if user_id is None:
+    if scheme.lower() == "bearer" and token:
+        return token
+    key = request.headers.get("x-api-key", "").strip()
+    if key:
+        if not key.startswith(API_KEY_PREFIX):  # the header takes keys, never a login token
+            raise Unauthorized(messages.TOKEN_INVALID)
+        return key
+    raise Unauthorized(messages.TOKEN_MISSING)
+
+
+async def _key_holder(context: ServerContext, key: str) -> tuple[str, KeyHolder]:
+    """A presented key's hash and who it names: remembered by this process after the first use
+    (what a key names never changes); 401 for a key that does not exist or has expired."""
+    if len(key) > ApiKeys.MAX_LENGTH:
         raise Unauthorized(messages.TOKEN_INVALID)
-    return user_id
+    key_hash = ApiKeys.hashed(key)
+    holder = context.keys.remembered(key_hash)
+    if holder is None:
+        holder = await context.db.read(key_rules.holder, key_hash=key_hash)
+        if holder is None:
+            raise Unauthorized(messages.TOKEN_INVALID)
+        context.keys.remember(key_hash, holder)
+    if holder.expires_at is not None and holder.expires_at <= time.time() * 1000:
+        raise Unauthorized(messages.TOKEN_INVALID)
+    return key_hash, holder
 
 
 def _query_params(request: Request, allowed: tuple[str, ...]) -> QueryParams:

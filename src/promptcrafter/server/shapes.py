@@ -14,6 +14,7 @@ from typing import Any
 
 from promptcrafter.domain import templates
 from promptcrafter.domain.imports import ImportResult, Placed
+from promptcrafter.storage.api_keys import KeyRecord
 from promptcrafter.storage.logs import LogRecord
 from promptcrafter.storage.prompts import PromptRecord
 from promptcrafter.storage.users import UserRecord
@@ -96,6 +97,19 @@ def user(record: UserRecord) -> dict[str, Any]:
         "name": record["name"],
         "email": record["email"],
         "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def key(record: KeyRecord) -> dict[str, Any]:
+    """An API key as `GET /auth/keys` shows it: never the key itself."""
+    return {
+        "_id": record["id"],
+        "name": record["name"],
+        "scopes": record["scopes"],
+        "prefix": record["prefix"],
+        "createdAt": timestamp(record["created_at"]),
+        "expiresAt": None if record["expires_at"] is None else timestamp(record["expires_at"]),
+        "lastUsedAt": None if record["last_used_at"] is None else timestamp(record["last_used_at"]),
     }
 
 

@@ -130,6 +130,23 @@ imported_ids = Table(
     Column("target_id", String(64), nullable=False),
 )
 
+# Keys that programs authenticate with instead of a person's token: only the SHA-256 of each
+# key is kept (a key is 32 random bytes, so a fast hash is as safe as a slow one), with the
+# scopes it allows, space-separated. Revoking a key deletes its row.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("scopes", Text, nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=True),
+    Column("last_used_at", BigInteger, nullable=True),
+)
+
 # Web page sessions: the SHA-256 of each session's cookie (never the cookie itself), whose
 # account it is and until when it holds. Signing out deletes the row; signing out everywhere
 # deletes the account's rows.

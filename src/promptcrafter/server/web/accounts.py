@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from promptcrafter import messages
 from promptcrafter.domain import accounts
+from promptcrafter.domain import api_keys as key_rules
 from promptcrafter.errors import Conflict, Invalid, TooManyRequests, Unauthorized
-from promptcrafter.schemas import LoginRequest, SignupRequest
+from promptcrafter.schemas import KeyCreate, LoginRequest, SignupRequest
+from promptcrafter.server.scopes import SCOPES
 from promptcrafter.server.web.forms import FormProblems, validated
 from promptcrafter.server.web.render import PageRoute, page
-from promptcrafter.server.web.visitors import AnyVisitor, Member, local_path
+from promptcrafter.server.web.visitors import AnyVisitor, Member, Visitor, local_path
 from promptcrafter.storage import sessions
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -83,3 +87,41 @@ async def sign_out_everywhere(visitor: Member) -> Response:
     await visitor.context.db.write(sessions.end_all, user_id=visitor.user["id"])
     await visitor.sign_out()
     return visitor.redirect("/login")
+
+
+@router.get("/account/keys")
+async def keys_page(visitor: Member) -> Response:
+    return await _keys_page(visitor)
+
+
+async def _keys_page(visitor: Visitor, *, status: int = 200, **context: Any) -> Response:
+    caller = visitor.caller
+    keys = await caller.read(key_rules.listed, user_id=caller.user_id)
+    return page(visitor, "keys.html", status=status, keys=keys, scopes=SCOPES, **{"problems": {}, **context})
+
+
+@router.post("/account/keys")
+async def create_key(visitor: Member) -> Response:
+    fields = await visitor.form()
+    chosen = [scope for scope in SCOPES if fields.get(f"scope.{scope}") == "on"]
+    expires = fields.get("expires", "").strip()
+    body: dict[str, Any] = {"name": fields.get("name", ""), "scopes": chosen}
+    if expires:
+        body["expiresAt"] = f"{expires}T00:00:00Z" if len(expires) == 10 else expires
+    try:
+        request = validated(KeyCreate, body)
+        record, key = await visitor.caller.write(key_rules.create, user_id=visitor.caller.user_id, request=request)
+    except FormProblems as invalid:
+        problems = {"expires" if name == "expiresAt" else name: problem for name, problem in invalid.problems.items()}
+        return await _keys_page(visitor, status=400, problems=problems, values=fields)
+    except Conflict as full:
+        return await _keys_page(visitor, status=409, problems={"form": full.message}, values=fields)
+    # Shown on this page only: a redirect would need to carry the key somewhere.
+    return await _keys_page(visitor, status=201, created=record, key=key)
+
+
+@router.post("/account/keys/{key_id}/revoke")
+async def revoke_key(key_id: str, visitor: Member) -> Response:
+    await visitor.form()
+    await visitor.caller.write(key_rules.revoke, user_id=visitor.caller.user_id, key_id=key_id)
+    return visitor.redirect("/account/keys")
