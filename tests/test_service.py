@@ -165,7 +165,8 @@ def test_unexpected_failure_is_a_json_500_without_internals(
     assert response.status_code == 500
     assert response.json() == {"error": "An unexpected server error occurred."}
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["x-request-id"] in caplog.text
+    [failure] = [record for record in caplog.records if record.getMessage() == "request failed"]
+    assert failure.request_id == response.headers["x-request-id"] and failure.exc_info is not None
 
 
 def test_openapi_document_describes_every_route(client: TestClient) -> None:

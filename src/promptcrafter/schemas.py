@@ -631,10 +631,51 @@ class RenderRead(BaseModel):
     version: int
 
 
+class Migrations(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"current": "0008", "head": "0008", "upToDate": True}]})
+
+    current: str | None = Field(description="The schema revision the database is at.")
+    head: str = Field(description="The newest revision this server knows.")
+    upToDate: bool
+
+
+class StoreRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "sqlite",
+                    "version": "3.40.1",
+                    "migrations": {"current": "0008", "head": "0008", "upToDate": True},
+                }
+            ]
+        }
+    )
+
+    kind: Literal["sqlite", "postgresql"]
+    version: str = Field(description="The database server's (or SQLite library's) version.")
+    migrations: Migrations
+
+
 class HealthResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"status": "ok"},
+                {
+                    "status": "ok",
+                    "store": {
+                        "kind": "postgresql",
+                        "version": "15.19",
+                        "migrations": {"current": "0008", "head": "0008", "upToDate": True},
+                    },
+                },
+            ]
+        }
+    )
 
     status: str
+    store: StoreRead | None = Field(None, description="With `?deep=1` only.")
 
 
 # Evaluation statistics (EVALUATION.md §8). Every interval is 95 %, two-sided; a figure that

@@ -6,18 +6,26 @@ import errno
 import functools
 import logging
 import socket
+import sys
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 
+from promptcrafter import telemetry
 from promptcrafter.config import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 ENV_PREFIX = "PROMPTCRAFTER_"
+
+
+class LogFormat(str, Enum):
+    json = "json"
+    text = "text"
 
 
 def _environment_help() -> str:
@@ -40,6 +48,10 @@ def serve(
     db: DbOption = None,
     workers: Annotated[int, typer.Option(min=1, help="Server processes sharing the port.")] = 1,
     access_log: Annotated[bool, typer.Option(help="Log every request to standard output.")] = True,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="json: one JSON object per line (the default when output is not a terminal); text."),
+    ] = None,
 ) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
@@ -58,7 +70,11 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        access_log=access_log,
+        # Each request's line comes from the server's own middleware, with its route template.
+        access_log=False,
+        log_config=telemetry.logging_config(
+            (log_format or (LogFormat.text if sys.stdout.isatty() else LogFormat.json)).value, access_log=access_log
+        ),
         # Many clients reuse connections; the default 5 s drops idle ones too eagerly.
         timeout_keep_alive=30,
         # Nothing here reads the client's address; parsing forwarding headers costs ~5 %.

@@ -184,8 +184,10 @@ def authenticated(*allowed_params: str) -> Any:
             user_id = context.tokens.user_id(credential)
             if user_id is None:
                 raise Unauthorized(messages.TOKEN_INVALID)
+            request.state.user_id = user_id
             return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
         holder = await _key_holder(context, credential)
+        request.state.user_id = holder[1].owner_id
         params = _query_params(request, allowed_params)
         presented = PresentedKey(holder[0], scopes.required(request.method, request.scope["route"].path, params))
         return Caller(context, request.scope["path"], params, holder[1].owner_id, presented)

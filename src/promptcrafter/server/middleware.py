@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import time
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from promptcrafter import messages
+from promptcrafter import messages, telemetry
 
 logger = logging.getLogger("promptcrafter")
 
@@ -43,22 +43,27 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = os.urandom(16).hex()
+        started = time.perf_counter()
+        request_id = telemetry.request_id(_header(scope, b"x-request-id"))
+        # Handlers leave the caller's account here for the request's log line.
+        scope.setdefault("state", {})
         docs = scope["path"].startswith("/docs")
         extra_headers = [
             (b"x-request-id", request_id.encode()),
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"no-referrer"),
         ]
-        started = streaming = False
+        status = 0
+        responded = streaming = False
         head_only = scope["method"] == "HEAD"
         if head_only:
             scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started, streaming
+            nonlocal responded, streaming, status
             if message["type"] == "http.response.start":
-                started = True
+                responded = True
+                status = message["status"]
                 headers = message.get("headers", [])
                 policy = DOCS_POLICY if docs else PAGES_POLICY if _is_page(headers) else API_POLICY
                 message["headers"] = [*headers, *extra_headers, (b"content-security-policy", policy)]
@@ -83,12 +88,26 @@ class EdgeMiddleware:
                 await self.app(scope, receive, send_with_headers)
         except _ClientStalled:
             # Returning without finishing the response makes the server drop the connection.
-            logger.info("client stopped reading [request id %s]", request_id)
+            logger.info("client stopped reading", extra={"request_id": request_id})
         except Exception:
-            logger.exception("request %s %s failed [request id %s]", scope["method"], scope["path"], request_id)
-            if started:
+            logger.exception("request failed", extra={"request_id": request_id, "method": scope["method"]})
+            if responded:
                 raise
             await _send_error(send_with_headers, 500, messages.UNEXPECTED)
+        finally:
+            route = scope.get("route")
+            telemetry.log_request(
+                request_id=request_id,
+                method=scope["method"] if not head_only else "HEAD",
+                route=getattr(route, "path", None),
+                status=status,
+                started=started,
+                user_id=scope["state"].get("user_id"),
+            )
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    return next((value for key, value in scope["headers"] if key == name), None)
 
 
 def _is_page(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -132,6 +132,8 @@ async def visit(request: Request) -> Visitor:
     user = None
     if token and len(token) <= 100:
         user = await context.db.read(sessions.user_of, token_hash=_hashed(token))
+    if user is not None:
+        request.state.user_id = user["id"]
     form_cookie = request.cookies.get(FORM_COOKIE, "")
     new = not (20 <= len(form_cookie) <= 100)
     return Visitor(context, request, user, secrets.token_urlsafe(32) if new else form_cookie, new)
