@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import logging
 import socket
+import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -19,6 +24,8 @@ from promptcrafter.config import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+
+    from promptcrafter.storage import Database
 
 ENV_PREFIX = "PROMPTCRAFTER_"
 
@@ -117,6 +124,111 @@ def migrate(db: DbOption = None) -> None:
     typer.echo("Database is up to date.")
 
 
+users_app = typer.Typer(
+    help="Accounts, for the server's operator: reads and changes the database directly (--db).",
+    no_args_is_help=True,
+)
+WhoArgument = Annotated[str, typer.Argument(help="The account's id or email.")]
+
+
+@users_app.command("list")
+def list_users(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every account, oldest first, with its prompts and logs."""
+    from promptcrafter.domain import operators
+
+    with _database(db) as database, database.transaction(write=False) as tx:
+        found = operators.accounts(tx)
+    if as_json:
+        typer.echo(json.dumps(found))
+        return
+    for account in found:
+        state = "disabled" if account["disabled_at"] else "active"
+        typer.echo(
+            f"{account['id']}  {account['email']}  {account['name']}  {state}  "
+            f"{account['prompts']} prompts, {account['logs']} logs"
+        )
+    if not found:
+        typer.echo("No accounts.")
+
+
+@users_app.command("disable")
+def disable_user(who: WhoArgument, db: DbOption = None) -> None:
+    """Stop an account: its tokens, API keys and sessions fail at once, and it cannot log in."""
+    _change_account(who, db, "disable", "Disabled")
+
+
+@users_app.command("enable")
+def enable_user(who: WhoArgument, db: DbOption = None) -> None:
+    """Let a disabled account log in again (its old tokens work again until they expire)."""
+    _change_account(who, db, "enable", "Enabled")
+
+
+@users_app.command("delete")
+def delete_user(
+    who: WhoArgument,
+    db: DbOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask first.")] = False,
+) -> None:
+    """Delete an account and every prompt, version, label, log and API key it holds."""
+    if not yes:
+        typer.confirm(f"Delete {who} and everything it holds? This cannot be undone", abort=True)
+    _change_account(who, db, "delete", "Deleted")
+
+
+def _change_account(who: str, db: str | None, action: str, done: str) -> None:
+    from promptcrafter.domain import operators
+
+    with _database(db) as database:
+        try:
+            with database.transaction(write=True) as tx:
+                if action == "delete":
+                    user_id = operators.delete(tx, who=who)
+                else:
+                    user_id = operators.disable(tx, who=who, disabled=action == "disable")
+        except operators.NoSuchAccount as missing:
+            typer.echo(str(missing), err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"{done} account {user_id}.")
+
+
+def backup(
+    output: Annotated[Path, typer.Argument(help="The copy to write (a SQLite file).")],
+    db: DbOption = None,
+) -> None:
+    """A consistent copy of a SQLite database while servers run on it (SQLite's online backup).
+    For PostgreSQL, use pg_dump."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_settings(db).database_url)
+    if url.get_backend_name() != "sqlite":
+        typer.echo("This database is PostgreSQL: back it up with pg_dump (see the README).", err=True)
+        raise typer.Exit(2)
+    source_file = url.database or ""
+    if not Path(source_file).is_file():
+        typer.echo(f"No SQLite database at {source_file!r}.", err=True)
+        raise typer.Exit(2)
+    if output.exists():
+        typer.echo(f"{output} exists; choose a new file.", err=True)
+        raise typer.Exit(2)
+    partial = output.with_name(output.name + ".partial")
+    # Page by page, letting writers in between; the copy is of one moment all the same.
+    with closing(sqlite3.connect(source_file)) as source, closing(sqlite3.connect(partial)) as target:
+        source.backup(target, pages=1024)
+    partial.rename(output)
+    typer.echo(f"Backed up {source_file} to {output}.")
+
+
+@contextmanager
+def _database(db: str | None) -> Iterator[Database]:
+    from promptcrafter.storage import Database
+
+    database = Database(_settings(db).database_url)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
 def _settings(db: str | None) -> Settings:
     """The environment's settings, with --db before PROMPTCRAFTER_DATABASE_URL; a bad value is a
     usage error naming where it came from."""
@@ -176,3 +288,5 @@ def register(app: typer.Typer) -> None:
     """Add the server commands to the `promptcrafter` command."""
     app.command(epilog=_environment_help())(serve)
     app.command(epilog=_environment_help())(migrate)
+    app.command(epilog=_environment_help())(backup)
+    app.add_typer(users_app, name="users")

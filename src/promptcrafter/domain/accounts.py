@@ -5,7 +5,7 @@ from __future__ import annotations
 from promptcrafter import messages
 from promptcrafter.auth import Passwords, Tokens
 from promptcrafter.config import Settings
-from promptcrafter.errors import Invalid, TooManyRequests, Unauthorized
+from promptcrafter.errors import Forbidden, Invalid, TooManyRequests, Unauthorized
 from promptcrafter.schemas import PASSWORD_MAX, PASSWORD_MIN, LoginRequest, SignupRequest
 from promptcrafter.storage import Database, login_throttle, users
 from promptcrafter.storage.transaction import Transaction
@@ -47,10 +47,12 @@ async def authenticate(db: Database, passwords: Passwords, settings: Settings, r
     if attempt_id is None:
         raise TooManyRequests(messages.LOGIN_THROTTLED, retry_after=retry_after or 1)
     found = await db.read(users.credentials, email=request.email)
-    user_id, password_hash = found or (None, None)
+    user_id, password_hash, disabled = found or (None, None, False)
     # Unknown emails are checked against a dummy hash, so both answers take as long.
     if not await passwords.verify(password_hash, request.password) or user_id is None or password_hash is None:
         raise Unauthorized(messages.LOGIN_FAILED)
+    if disabled:
+        raise Forbidden(messages.ACCOUNT_DISABLED)
     new_hash = await passwords.hash(request.password) if passwords.needs_rehash(password_hash) else None
     await db.write(_succeeded, email_key=email_key, attempt_id=attempt_id, user_id=user_id, new_hash=new_hash)
     return user_id

@@ -28,7 +28,7 @@ _INSERT = Statement(
 _BY_HASH = Statement(
     select(*_COLUMNS)
     .select_from(api_keys.join(users, users.c.id == api_keys.c.owner_id))
-    .where(api_keys.c.key_hash == bindparam("key_hash"))
+    .where(api_keys.c.key_hash == bindparam("key_hash"), users.c.disabled_at.is_(None))
 )
 _OF_OWNER = Statement(
     select(*_COLUMNS).where(api_keys.c.owner_id == bindparam("owner_id")).order_by(api_keys.c.created_at, api_keys.c.id)

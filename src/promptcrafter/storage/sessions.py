@@ -19,7 +19,11 @@ _INSERT = Statement(
 _GET = Statement(
     select(users.c.id, users.c.name, users.c.email)
     .select_from(web_sessions.join(users, users.c.id == web_sessions.c.user_id))
-    .where(web_sessions.c.token_hash == bindparam("token_hash"), web_sessions.c.expires_at > bindparam("now"))
+    .where(
+        web_sessions.c.token_hash == bindparam("token_hash"),
+        web_sessions.c.expires_at > bindparam("now"),
+        users.c.disabled_at.is_(None),
+    )
 )
 _DELETE = Statement(delete(web_sessions).where(web_sessions.c.token_hash == bindparam("token_hash")))
 _DELETE_ACCOUNTS = Statement(delete(web_sessions).where(web_sessions.c.user_id == bindparam("user_id")))

@@ -31,6 +31,9 @@ users = Table(
     Column("email_key", Text, nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    # Set by an operator (`promptcrafter users disable`): the account's tokens, keys and
+    # sessions stop working and it cannot log in, until it is enabled again.
+    Column("disabled_at", BigInteger, nullable=True),
 )
 
 prompts = Table(

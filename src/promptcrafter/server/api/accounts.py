@@ -48,7 +48,12 @@ async def sign_up(caller: Anyone, raw: Body) -> Response:
     responses=errors(
         413,
         415,
-        saying={400: messages.FIELDS_INVALID, 401: messages.LOGIN_FAILED, 429: messages.LOGIN_THROTTLED},
+        saying={
+            400: messages.FIELDS_INVALID,
+            401: messages.LOGIN_FAILED,
+            403: messages.ACCOUNT_DISABLED,
+            429: messages.LOGIN_THROTTLED,
+        },
     ),
     openapi_extra={**body(LoginRequest), **PUBLIC},
 )

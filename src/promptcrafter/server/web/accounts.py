@@ -10,7 +10,7 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain import accounts
 from promptcrafter.domain import api_keys as key_rules
-from promptcrafter.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from promptcrafter.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from promptcrafter.schemas import KeyCreate, LoginRequest, SignupRequest
 from promptcrafter.server.scopes import SCOPES
 from promptcrafter.server.web.forms import FormProblems, validated
@@ -39,7 +39,7 @@ async def log_in(visitor: AnyVisitor) -> Response:
         user_id = await accounts.authenticate(context.db, context.passwords, context.settings, request)
     except FormProblems:
         return page(visitor, "login.html", status=400, next=next_path, values=values, problem=messages.FIELDS_INVALID)
-    except (Unauthorized, TooManyRequests) as refused:
+    except (Unauthorized, Forbidden, TooManyRequests) as refused:
         status = refused.status_code
         return page(visitor, "login.html", status=status, next=next_path, values=values, problem=refused.message)
     await visitor.sign_in(user_id)
