@@ -110,9 +110,7 @@ def test_parallel_edits_make_one_version_each_numbered_without_gaps(servers: Two
     _, headers = servers.sign_up()
     prompt = new_prompt(servers, headers)
     path = f"/prompts/{prompt['_id']}"
-    edits = [
-        lambda http, i=i: http.patch(path, json={"content": f"Edit {i}"}, headers=headers) for i in range(16)
-    ]
+    edits = [lambda http, i=i: http.patch(path, json={"content": f"Edit {i}"}, headers=headers) for i in range(16)]
     labels = [
         lambda http, i=i: http.put(f"{path}/labels/l{i % 3}", json={"version": 1}, headers=headers) for i in range(6)
     ]
@@ -143,3 +141,20 @@ def test_parallel_imports_of_one_file_store_each_record_once_per_account(servers
         assert sum(answer.json()["logs"]["created"] for answer in answers) == 20
         assert len(servers.next().get("/prompts", headers=account).json()) == 5
         assert len(servers.next().get("/logs", headers=account).json()) == 20
+
+
+def test_a_burst_of_writes_spends_one_shared_allowance_exactly(module_database_url: str) -> None:
+    limit = {"PROMPTCRAFTER_WRITE_RATE": "0.001", "PROMPTCRAFTER_WRITE_BURST": "5"}
+    started = [start_server(module_database_url, env=limit), start_server(module_database_url, env=limit)]
+    pair = TwoServers([server.url for server in started])
+    try:
+        _, headers = pair.sign_up()
+        body = {"title": "Racing", "content": "Some text", "model": "m"}
+        responses = pair.in_parallel([lambda http: http.post("/prompts", json=body, headers=headers)] * 20)
+        assert Counter(response.status_code for response in responses) == {201: 5, 429: 15}
+        assert len(pair.next().get("/prompts", headers=headers).json()) == 5
+    finally:
+        for client in pair.clients:
+            client.close()
+        for server in started:
+            stop_server(server)

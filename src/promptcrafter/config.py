@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     send_timeout: float = Field(
         60.0, gt=0, le=3600, description="seconds a response may wait for a client that reads nothing"
     )
+    write_rate: float | None = Field(
+        None, gt=0, description="writes per second each user may make, sustained (unset: no limit)"
+    )
+    write_burst: int = Field(60, ge=1, description="writes a user may make at once before write_rate applies")
 
     @field_validator("secret_key")
     @classmethod

@@ -21,6 +21,7 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.auth import API_KEY_PREFIX, ApiKeys, KeyHolder
 from promptcrafter.domain import api_keys as key_rules
+from promptcrafter.domain import rate_limits
 from promptcrafter.domain.listing import LIMITED_PAGE_CHARACTERS, ListRequest, encode_cursor
 from promptcrafter.errors import (
     MAX_DETAILS,
@@ -85,8 +86,21 @@ class Caller:
         return await self.context.db.analyse(self._checked(work), **params)
 
     async def write(self, work: Callable[..., T], /, *, bulk: bool = False, **params: Any) -> T:
-        """`Database.write`, checking the account first."""
-        return await self.context.db.write(self._checked(work), bulk=bulk, **params)
+        """`Database.write`, checking the account first, and its write allowance when writes
+        are limited."""
+        return await self.context.db.write(self._checked(self._limited(work)), bulk=bulk, **params)
+
+    def _limited(self, work: Callable[..., T]) -> Callable[..., T]:
+        settings = self.context.settings
+        rate = settings.write_rate
+        if rate is None or not self.user_id:
+            return work
+
+        def limited(tx: Transaction, **params: Any) -> T:
+            rate_limits.spend_write(tx, user_id=self.user_id, rate=rate, burst=settings.write_burst)
+            return work(tx, **params)
+
+        return limited
 
     def pages(
         self, read_page: Callable[..., Page], /, *, scan: bool = False, start: Any = None, **params: Any

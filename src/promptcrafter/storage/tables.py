@@ -150,6 +150,16 @@ api_keys = Table(
     Column("last_used_at", BigInteger, nullable=True),
 )
 
+# Each user's write allowance (a token bucket), shared by every server process: how many
+# writes are left, and when that was counted.
+write_allowances = Table(
+    "write_allowances",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("counted_at", BigInteger, nullable=False),
+)
+
 # Web page sessions: the SHA-256 of each session's cookie (never the cookie itself), whose
 # account it is and until when it holds. Signing out deletes the row; signing out everywhere
 # deletes the account's rows.
