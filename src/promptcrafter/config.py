@@ -45,6 +45,8 @@ class Settings(BaseSettings):
         None, gt=0, description="writes per second each user may make, sustained (unset: no limit)"
     )
     write_burst: int = Field(60, ge=1, description="writes a user may make at once before write_rate applies")
+    metrics: bool = Field(False, description="serve Prometheus metrics at /metrics")
+    metrics_token: str | None = Field(None, description="a bearer token /metrics requires (unset: none)")
 
     @field_validator("secret_key")
     @classmethod

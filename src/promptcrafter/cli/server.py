@@ -6,9 +6,12 @@ import errno
 import functools
 import json
 import logging
+import os
+import shutil
 import socket
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -59,6 +62,9 @@ def serve(
         LogFormat | None,
         typer.Option(help="json: one JSON object per line (the default when output is not a terminal); text."),
     ] = None,
+    metrics: Annotated[
+        bool, typer.Option("--metrics", help="Serve Prometheus metrics at /metrics (or PROMPTCRAFTER_METRICS=1).")
+    ] = False,
 ) -> None:
     """Migrate the database, then serve the API."""
     import uvicorn
@@ -67,6 +73,13 @@ def serve(
     from promptcrafter.server.protocol import GuardedHttpToolsProtocol
 
     settings = _settings(db)
+    if metrics:
+        settings = settings.model_copy(update={"metrics": True})
+    metrics_directory = None
+    if settings.metrics and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Every worker writes its figures here and a scrape of any one adds them up; set before
+        # the workers start, as prometheus-client reads it when first imported.
+        metrics_directory = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="promptcrafter-metrics-")
     # Before the database is touched: a busy port then leaves no new database file behind.
     listener = _listen(host, port)
     _migrate(settings)
@@ -99,6 +112,9 @@ def serve(
     except KeyboardInterrupt:
         # The server has shut down cleanly already; Ctrl+C needs no traceback.
         pass
+    finally:
+        if metrics_directory is not None:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)
+    observe_request = None
+    if context.settings.metrics:
+        # Imported only when asked for: prometheus-client reads its multi-process directory then.
+        from promptcrafter.server import metrics
+
+        app.router.routes.append(metrics.ROUTE)
+        context.db.observer = metrics.observe_connections
+        observe_request = metrics.observe_request
     app.router.routes.extend(web.routes())
     web.mount_static(app)
     mount_docs(app)
@@ -98,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_middleware(EdgeMiddleware, send_timeout=context.settings.send_timeout)
+    app.add_middleware(EdgeMiddleware, send_timeout=context.settings.send_timeout, observe=observe_request)
     return app
 
 

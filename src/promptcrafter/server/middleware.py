@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,10 +17,7 @@ logger = logging.getLogger("promptcrafter")
 
 API_POLICY = b"default-src 'none'; frame-ancestors 'none'"
 # The docs viewer runs its own script and styles, all served by this server.
-DOCS_POLICY = (
-    b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    b"frame-ancestors 'none'"
-)
+DOCS_POLICY = b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
 # The web pages load only this server's stylesheet, script and icon, and post forms only to it.
 PAGES_POLICY = b"default-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 MAX_URL_LENGTH = 8 * 1024
@@ -35,9 +33,13 @@ class EdgeMiddleware:
     and headers; answers HEAD like GET without the body; gives up on a client that stops
     reading a streamed response; turns crashes into JSON."""
 
-    def __init__(self, app: ASGIApp, *, send_timeout: float) -> None:
+    def __init__(
+        self, app: ASGIApp, *, send_timeout: float, observe: Callable[[str | None, str, int, float], None] | None = None
+    ) -> None:
         self.app = app
         self.send_timeout = send_timeout
+        # The metrics' count of each answered request (route template, method, status, seconds).
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,15 +97,18 @@ class EdgeMiddleware:
                 raise
             await _send_error(send_with_headers, 500, messages.UNEXPECTED)
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", None)
+            method = "HEAD" if head_only else scope["method"]
             telemetry.log_request(
                 request_id=request_id,
-                method=scope["method"] if not head_only else "HEAD",
-                route=getattr(route, "path", None),
+                method=method,
+                route=route,
                 status=status,
                 started=started,
                 user_id=scope["state"].get("user_id"),
             )
+            if self.observe is not None:
+                self.observe(route, method, status, time.perf_counter() - started)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -85,6 +85,8 @@ class Database:
             )
             self._request_connections = PooledConnections(self._request_engine.sync_engine, shared=False)
         self._wait_timeout = wait_timeout
+        # Told of every connection taken and given back (`"in_use"`, `"waiting"`; +1 or -1).
+        self.observer: Callable[[str, int], None] | None = None
         # SQLite searches in worker threads: admission (with a deadline) and the threads
         # themselves, of one size, so that a search admitted never waits for a thread.
         self._admitted = anyio.CapacityLimiter(pool_size)
@@ -130,8 +132,17 @@ class Database:
             begin = "BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN"
         elif snapshot:
             begin = "BEGIN" if self.dialect == "sqlite" else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-        with _database_errors():
-            connection, handle = connections.acquire()
+        observe = self.observer
+        if observe is not None:
+            observe("waiting", 1)
+        try:
+            with _database_errors():
+                connection, handle = connections.acquire()
+        finally:
+            if observe is not None:
+                observe("waiting", -1)
+        if observe is not None:
+            observe("in_use", 1)
         try:
             with _database_errors():
                 if begin:
@@ -145,6 +156,8 @@ class Database:
             raise
         finally:
             connections.release(handle)
+            if observe is not None:
+                observe("in_use", -1)
 
     # Asynchronous use: request handlers.
 
