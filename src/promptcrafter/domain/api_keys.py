@@ -64,14 +64,18 @@ def holder(tx: Transaction, *, key_hash: str) -> KeyHolder | None:
 def check_use(tx: Transaction, *, key_hash: str, needs: tuple[str, ...] | None, usage: KeyUsage) -> None:
     """In the unit of work of a request presenting the key: it still exists (revoked keys fail at
     once, on every server process), it allows the route, and its use is noted."""
-    record = api_keys.by_hash(tx, key_hash=key_hash)
-    if record is None or _expired(record["expires_at"]):
+    found = api_keys.in_use(tx, key_hash=key_hash)
+    if found is None:
+        raise Unauthorized(messages.TOKEN_INVALID)
+    key_id, scopes, expires_at, last_used_at = found
+    now = now_ms()
+    if expires_at is not None and expires_at <= now:
         raise Unauthorized(messages.TOKEN_INVALID)
     if needs is None:
         raise Forbidden(messages.KEY_NEEDS_LOGIN)
-    if not set(needs) <= set(record["scopes"]):
+    if needs and not set(needs).issubset(scopes.split()):
         raise Forbidden(messages.KEY_SCOPE)
-    usage.used(record["id"], record["last_used_at"])
+    usage.used(key_id, last_used_at, now)
 
 
 def _expired(expires_at: int | None) -> bool:
@@ -86,9 +90,8 @@ class KeyUsage:
         self._pending: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def used(self, key_id: str, last_written: int | None) -> None:
-        now = now_ms()
-        if last_written is None or now - last_written >= TOUCH_EVERY_MS:
+    def used(self, key_id: str, last_written: int | None, now: int) -> None:
+        if (last_written is None or now - last_written >= TOUCH_EVERY_MS) and key_id not in self._pending:
             with self._lock:
                 self._pending[key_id] = now
 

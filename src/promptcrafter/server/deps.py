@@ -200,11 +200,16 @@ def authenticated(*allowed_params: str) -> Any:
                 raise Unauthorized(messages.TOKEN_INVALID)
             request.state.user_id = user_id
             return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
-        holder = await _key_holder(context, credential)
-        request.state.user_id = holder[1].owner_id
+        if len(credential) > ApiKeys.MAX_LENGTH:
+            raise Unauthorized(messages.TOKEN_INVALID)
+        key_hash = ApiKeys.hashed(credential)
+        holder = context.keys.remembered(key_hash) or await _look_up_key(context, key_hash)
+        if holder.expires_at is not None and holder.expires_at <= time.time() * 1000:
+            raise Unauthorized(messages.TOKEN_INVALID)
+        request.state.user_id = holder.owner_id
         params = _query_params(request, allowed_params)
-        presented = PresentedKey(holder[0], scopes.required(request.method, request.scope["route"].path, params))
-        return Caller(context, request.scope["path"], params, holder[1].owner_id, presented)
+        presented = PresentedKey(key_hash, scopes.required(request.method, request.scope["route"].path, params))
+        return Caller(context, request.scope["path"], params, holder.owner_id, presented)
 
     return Depends(caller)
 
@@ -239,21 +244,14 @@ def _credential(request: Request) -> str:
     raise Unauthorized(messages.TOKEN_MISSING)
 
 
-async def _key_holder(context: ServerContext, key: str) -> tuple[str, KeyHolder]:
-    """A presented key's hash and who it names: remembered by this process after the first use
-    (what a key names never changes); 401 for a key that does not exist or has expired."""
-    if len(key) > ApiKeys.MAX_LENGTH:
-        raise Unauthorized(messages.TOKEN_INVALID)
-    key_hash = ApiKeys.hashed(key)
-    holder = context.keys.remembered(key_hash)
+async def _look_up_key(context: ServerContext, key_hash: str) -> KeyHolder:
+    """Who a presented key names, read once per server process (what a key names never changes;
+    whether it still exists is checked with every request); 401 for a key that does not exist."""
+    holder = await context.db.read(key_rules.holder, key_hash=key_hash)
     if holder is None:
-        holder = await context.db.read(key_rules.holder, key_hash=key_hash)
-        if holder is None:
-            raise Unauthorized(messages.TOKEN_INVALID)
-        context.keys.remember(key_hash, holder)
-    if holder.expires_at is not None and holder.expires_at <= time.time() * 1000:
         raise Unauthorized(messages.TOKEN_INVALID)
-    return key_hash, holder
+    context.keys.remember(key_hash, holder)
+    return holder
 
 
 def _query_params(request: Request, allowed: tuple[str, ...]) -> QueryParams:

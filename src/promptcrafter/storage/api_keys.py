@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from typing import TypedDict
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -27,6 +28,12 @@ _INSERT = Statement(
 # Joined with the account, so that a deleted account's keys are as dead as its tokens.
 _BY_HASH = Statement(
     select(*_COLUMNS)
+    .select_from(api_keys.join(users, users.c.id == api_keys.c.owner_id))
+    .where(api_keys.c.key_hash == bindparam("key_hash"), users.c.disabled_at.is_(None))
+)
+# What every request presenting a key reads of it, in its own unit of work: as little as will do.
+_IN_USE = Statement(
+    select(api_keys.c.id, api_keys.c.scopes, api_keys.c.expires_at, api_keys.c.last_used_at)
     .select_from(api_keys.join(users, users.c.id == api_keys.c.owner_id))
     .where(api_keys.c.key_hash == bindparam("key_hash"), users.c.disabled_at.is_(None))
 )
@@ -88,6 +95,13 @@ def by_hash(tx: Transaction, *, key_hash: str) -> KeyRecord | None:
     """The key with this hash, if it exists and its account does."""
     row = tx.first(_BY_HASH, key_hash=key_hash)
     return None if row is None else _record(row)
+
+
+def in_use(tx: Transaction, *, key_hash: str) -> tuple[str, str, int | None, int | None] | None:
+    """A live key's id, space-separated scopes, expiry and last use, if it exists."""
+    with closing(tx.execute(_IN_USE, key_hash=key_hash)) as cursor:
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2], row[3])
 
 
 def of_owner(tx: Transaction, *, owner_id: str) -> list[KeyRecord]:
