@@ -78,11 +78,13 @@ class Tally:
     statuses: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
+    error_times: list[float] = field(default_factory=list)  # time.monotonic() of each
     logs_created: int = 0
 
     def error(self, description: str) -> None:
-        """Count an error and keep the first few descriptions."""
+        """Count an error, when it happened, and keep the first few descriptions."""
         self.errors += 1
+        self.error_times.append(time.monotonic())
         if len(self.error_samples) < ERROR_SAMPLES:
             self.error_samples.append(description)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from helpers import User
+from helpers import User, start_server, stop_server
 from promptcrafter import messages
 from promptcrafter.server.scopes import ROUTE_SCOPES, SCOPES
 
@@ -162,3 +163,20 @@ def test_when_a_key_was_last_used_is_recorded_without_a_write_per_request(app_fa
     with TestClient(app_factory()) as client:
         [listed] = client.get("/auth/keys", headers=user.headers).json()
         assert listed["lastUsedAt"] is not None
+
+
+def test_a_key_revoked_through_one_server_process_fails_at_once_on_another(tmp_path: Any) -> None:
+    database = f"sqlite:///{tmp_path / 'keys.db'}"
+    first, second = start_server(database), start_server(database)
+    try:
+        body = {"name": "Ada", "email": "ada@example.com", "password": "a long passphrase"}
+        token = httpx.post(f"{first.url}/auth/signup", json=body).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(f"{first.url}/auth/keys", json={"name": "k", "scopes": ["prompts:read"]}, headers=headers)
+        key = {"Authorization": f"Bearer {created.json()['key']}"}
+        assert httpx.get(f"{second.url}/prompts", headers=key).status_code == 200  # now known to the second
+        assert httpx.delete(f"{first.url}/auth/keys/{created.json()['_id']}", headers=headers).status_code == 204
+        assert httpx.get(f"{second.url}/prompts", headers=key).status_code == 401
+    finally:
+        stop_server(first)
+        stop_server(second)
