@@ -18,7 +18,8 @@ ACCESS = logging.getLogger("promptcrafter.access")
 # A client's own request id is kept when it is this tame; anything else gets a new one.
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # What a record carries beyond the standard attributes, as `extra=`.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# (uvicorn's `color_message` is its message again, with terminal colours.)
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 def request_id(sent: bytes | None) -> str:
