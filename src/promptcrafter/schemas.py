@@ -852,23 +852,19 @@ class KeyCreate(RequestBody):
     )
 
 
+_KEY: dict[str, Any] = {
+    "_id": "key_01M8KJT9G029GMMM8WXDWBP2XJ",
+    "name": "nightly evaluation",
+    "scopes": ["logs:write"],
+    "prefix": "pc_live_7Gq2",
+    "createdAt": "2026-11-29T11:58:03.512Z",
+    "expiresAt": "2027-11-29T00:00:00.000Z",
+    "lastUsedAt": "2026-11-30T08:15:00.000Z",
+}
+
+
 class KeyRead(BaseModel):
-    model_config = ConfigDict(
-        populate_by_name=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "_id": "key_01M8KJT9G029GMMM8WXDWBP2XJ",
-                    "name": "nightly evaluation",
-                    "scopes": ["logs:write"],
-                    "prefix": "pc_live_7Gq2",
-                    "createdAt": "2026-11-29T11:58:03.512Z",
-                    "expiresAt": "2027-11-29T00:00:00.000Z",
-                    "lastUsedAt": "2026-11-30T08:15:00.000Z",
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(populate_by_name=True, json_schema_extra={"examples": [_KEY]})
 
     id: str = Field(alias="_id")
     name: str
@@ -881,20 +877,7 @@ class KeyRead(BaseModel):
 
 class KeyCreated(KeyRead):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "_id": "key_01M8KJT9G029GMMM8WXDWBP2XJ",
-                    "name": "nightly evaluation",
-                    "scopes": ["logs:write"],
-                    "prefix": "pc_live_7Gq2",
-                    "createdAt": "2026-11-29T11:58:03.512Z",
-                    "expiresAt": "2027-11-29T00:00:00.000Z",
-                    "lastUsedAt": "2026-11-29T11:58:03.512Z",
-                    "key": "pc_live_7Gq2mW0vXbN3cR8tLk5ZpA1sHd9FyJe4QuVi6Oo2Bx",
-                }
-            ]
-        }
+        json_schema_extra={"examples": [{**_KEY, "key": "pc_live_7Gq2mW0vXbN3cR8tLk5ZpA1sHd9FyJe4QuVi6Oo2Bx"}]}
     )
 
     key: str = Field(description="The key itself: shown this once, never again.")
