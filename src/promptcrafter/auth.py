@@ -117,8 +117,9 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 @dataclass(frozen=True, slots=True)
 class KeyHolder:
-    """What a key's hash names: the key, its account, what it allows and until when."""
+    """What a key names: its hash and id, its account, what it allows and until when."""
 
+    key_hash: str
     key_id: str
     owner_id: str
     scopes: frozenset[str]
@@ -155,11 +156,10 @@ class ApiKeys:
         """What is stored of a key: its SHA-256 (the key is random, so no salt or slow hash is needed)."""
         return hashlib.sha256(key.encode()).hexdigest()
 
-    def remembered(self, key_hash: str) -> KeyHolder | None:
-        return self._holders.get(key_hash)
+    def remembered(self, key: str) -> KeyHolder | None:
+        """Who a key names, if this process has seen it verified (keyed by the key itself, as
+        verified tokens are: a hit costs no hashing)."""
+        return self._holders.get(key)
 
-    def remember(self, key_hash: str, holder: KeyHolder) -> None:
-        self._holders[key_hash] = holder
-
-    def forget(self, key_hash: str) -> None:
-        self._holders.pop(key_hash, None)
+    def remember(self, key: str, holder: KeyHolder) -> None:
+        self._holders[key] = holder

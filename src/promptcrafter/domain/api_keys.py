@@ -58,24 +58,30 @@ def holder(tx: Transaction, *, key_hash: str) -> KeyHolder | None:
     record = api_keys.by_hash(tx, key_hash=key_hash)
     if record is None or _expired(record["expires_at"]):
         return None
-    return KeyHolder(record["id"], record["owner_id"], frozenset(record["scopes"]), record["expires_at"])
+    return KeyHolder(key_hash, record["id"], record["owner_id"], frozenset(record["scopes"]), record["expires_at"])
 
 
-def check_use(tx: Transaction, *, key_hash: str, needs: tuple[str, ...] | None, usage: KeyUsage) -> None:
-    """In the unit of work of a request presenting the key: it still exists (revoked keys fail at
-    once, on every server process), it allows the route, and its use is noted."""
-    found = api_keys.in_use(tx, key_hash=key_hash)
-    if found is None:
-        raise Unauthorized(messages.TOKEN_INVALID)
-    key_id, scopes, expires_at, last_used_at = found
-    now = now_ms()
-    if expires_at is not None and expires_at <= now:
-        raise Unauthorized(messages.TOKEN_INVALID)
+def refusal(holder: KeyHolder, needs: tuple[str, ...] | None) -> str | None:
+    """Why the key may not make a request that needs these scopes (None: it may); known from
+    what the key names, which never changes."""
     if needs is None:
-        raise Forbidden(messages.KEY_NEEDS_LOGIN)
-    if needs and not set(needs).issubset(scopes.split()):
-        raise Forbidden(messages.KEY_SCOPE)
-    usage.used(key_id, last_used_at, now)
+        return messages.KEY_NEEDS_LOGIN
+    if not holder.scopes.issuperset(needs):
+        return messages.KEY_SCOPE
+    return None
+
+
+def check_use(tx: Transaction, *, key_hash: str, refused: str | None, usage: KeyUsage) -> None:
+    """In the unit of work of a request presenting the key: it still exists (revoked keys fail at
+    once, on every server process) and its account is not disabled; then whether it allows the
+    route (`refused`, worked out beforehand), and its use is noted."""
+    found = api_keys.in_use(tx, key_hash=key_hash)
+    now = now_ms()
+    if found is None or (found[1] is not None and found[1] <= now):
+        raise Unauthorized(messages.TOKEN_INVALID)
+    if refused is not None:
+        raise Forbidden(refused)
+    usage.used(found[0], found[2], now)
 
 
 def _expired(expires_at: int | None) -> bool:

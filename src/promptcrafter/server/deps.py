@@ -165,7 +165,7 @@ class Caller:
             if not self.confirmed:
                 if self.key is not None:
                     key_rules.check_use(
-                        tx, key_hash=self.key.key_hash, needs=self.key.needs, usage=self.context.key_usage
+                        tx, key_hash=self.key.key_hash, refused=self.key.refused, usage=self.context.key_usage
                     )
                 elif users.get(tx, user_id=self.user_id) is None:
                     raise Unauthorized(messages.TOKEN_INVALID)
@@ -181,11 +181,11 @@ def _nothing(_tx: Transaction) -> None:
 
 @dataclass(frozen=True, slots=True)
 class PresentedKey:
-    """An API key a request presented: its hash, and the scopes the route needs of it (None:
-    the route takes a login token only)."""
+    """An API key a request presented: its hash, and why it may not make the request (None: it
+    may), to be said once the key is found to still exist."""
 
     key_hash: str
-    needs: tuple[str, ...] | None
+    refused: str | None
 
 
 def authenticated(*allowed_params: str) -> Any:
@@ -200,15 +200,13 @@ def authenticated(*allowed_params: str) -> Any:
                 raise Unauthorized(messages.TOKEN_INVALID)
             request.state.user_id = user_id
             return Caller(context, request.scope["path"], _query_params(request, allowed_params), user_id)
-        if len(credential) > ApiKeys.MAX_LENGTH:
-            raise Unauthorized(messages.TOKEN_INVALID)
-        key_hash = ApiKeys.hashed(credential)
-        holder = context.keys.remembered(key_hash) or await _look_up_key(context, key_hash)
+        holder = context.keys.remembered(credential) or await _look_up_key(context, credential)
         if holder.expires_at is not None and holder.expires_at <= time.time() * 1000:
             raise Unauthorized(messages.TOKEN_INVALID)
         request.state.user_id = holder.owner_id
         params = _query_params(request, allowed_params)
-        presented = PresentedKey(key_hash, scopes.required(request.method, request.scope["route"].path, params))
+        needs = scopes.required(request.method, request.scope["route"].path, params)
+        presented = PresentedKey(holder.key_hash, key_rules.refusal(holder, needs))
         return Caller(context, request.scope["path"], params, holder.owner_id, presented)
 
     return Depends(caller)
@@ -244,13 +242,15 @@ def _credential(request: Request) -> str:
     raise Unauthorized(messages.TOKEN_MISSING)
 
 
-async def _look_up_key(context: ServerContext, key_hash: str) -> KeyHolder:
+async def _look_up_key(context: ServerContext, key: str) -> KeyHolder:
     """Who a presented key names, read once per server process (what a key names never changes;
     whether it still exists is checked with every request); 401 for a key that does not exist."""
-    holder = await context.db.read(key_rules.holder, key_hash=key_hash)
+    if len(key) > ApiKeys.MAX_LENGTH:
+        raise Unauthorized(messages.TOKEN_INVALID)
+    holder = await context.db.read(key_rules.holder, key_hash=ApiKeys.hashed(key))
     if holder is None:
         raise Unauthorized(messages.TOKEN_INVALID)
-    context.keys.remember(key_hash, holder)
+    context.keys.remember(key, holder)
     return holder
 
 

@@ -33,7 +33,7 @@ _BY_HASH = Statement(
 )
 # What every request presenting a key reads of it, in its own unit of work: as little as will do.
 _IN_USE = Statement(
-    select(api_keys.c.id, api_keys.c.scopes, api_keys.c.expires_at, api_keys.c.last_used_at)
+    select(api_keys.c.id, api_keys.c.expires_at, api_keys.c.last_used_at)
     .select_from(api_keys.join(users, users.c.id == api_keys.c.owner_id))
     .where(api_keys.c.key_hash == bindparam("key_hash"), users.c.disabled_at.is_(None))
 )
@@ -97,11 +97,11 @@ def by_hash(tx: Transaction, *, key_hash: str) -> KeyRecord | None:
     return None if row is None else _record(row)
 
 
-def in_use(tx: Transaction, *, key_hash: str) -> tuple[str, str, int | None, int | None] | None:
-    """A live key's id, space-separated scopes, expiry and last use, if it exists."""
+def in_use(tx: Transaction, *, key_hash: str) -> tuple[str, int | None, int | None] | None:
+    """A key's id, expiry and last use, if it exists and its account is not disabled."""
     with closing(tx.execute(_IN_USE, key_hash=key_hash)) as cursor:
         row = cursor.fetchone()
-    return None if row is None else (row[0], row[1], row[2], row[3])
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def of_owner(tx: Transaction, *, owner_id: str) -> list[KeyRecord]:
