@@ -32,7 +32,6 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,9 @@ import httpx
 
 from compare import _forward_as_sigint, _redact, best_runs, git_commit, machine_info, write_json
 from loadgen import LoadShape, Run, run_case, wrk_executable
-from processes import ManagedProcess, find_executable, free_port
+from processes import ManagedProcess, free_port
+from promptcrafter_target import launch_promptcrafter
+from promptcrafter_target import version as promptcrafter_version
 from target import Case, Target, expect_status, to_json
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -217,39 +218,7 @@ def _secret(prefix: str) -> str:
 
 def start_promptcrafter(*, stack: ExitStack, workdir: Path, command: list[str], db_url: str | None) -> Registry:
     """Start ``promptcrafter serve --workers 2``, sign up a user and create the two prompts."""
-    executable = find_executable(command[0]) if command else None
-    if executable is None:
-        raise RuntimeError(
-            f"PromptCrafter CLI not found ({command[0] if command else 'empty command'}): "
-            'pip install -e ".[bench]", or pass --promptcrafter-cmd'
-        )
-    port = free_port()
-    database = db_url or f"sqlite:///{workdir / 'promptcrafter.db'}"
-    env = dict(os.environ)
-    # A fixed key for the run, so the workers never race to create one.
-    env["PROMPTCRAFTER_SECRET_KEY"] = secrets.token_urlsafe(48)
-    process = ManagedProcess(
-        name="promptcrafter",
-        argv=[
-            executable,
-            *command[1:],
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            database,
-            "--workers",
-            str(WORKERS),
-        ],
-        log_path=workdir / "promptcrafter.log",
-        env=env,
-    )
-    process.start()
-    stack.callback(process.stop)
-    base_url = f"http://127.0.0.1:{port}"
-    process.wait_http_ok(base_url + "/health")
+    process, base_url = launch_promptcrafter(stack=stack, workdir=workdir, command=command, db_url=db_url)
 
     with httpx.Client(base_url=base_url, timeout=30.0) as client:
         # A unique email per run, so a reused PostgreSQL database still works.
@@ -269,7 +238,7 @@ def start_promptcrafter(*, stack: ExitStack, workdir: Path, command: list[str], 
         response = httpx.get(f"{base_url}/prompts/{sink}", headers={"Authorization": auth}, timeout=30.0)
         return int(expect_status(response, 200, "PromptCrafter sink prompt")["version"])
 
-    target = Target(name="promptcrafter", base_url=base_url, process=process, version=_promptcrafter_version())
+    target = Target(name="promptcrafter", base_url=base_url, process=process, version=promptcrafter_version())
     target.cases = {
         "label_fetch": Case("label_fetch", "GET", f"/prompts/{labelled}?label={LABEL}", authorization=auth),
         "create_version": Case(
@@ -290,14 +259,6 @@ def _promptcrafter_prompt(client: httpx.Client, title: str) -> str:
     """Create a prompt with TEMPLATE_V1 as its content; return its id."""
     body = {"title": title, "content": TEMPLATE_V1, "model": MODEL, "tags": ["bench"]}
     return str(expect_status(client.post("/prompts", json=body), 201, "create prompt")["_id"])
-
-
-def _promptcrafter_version() -> str:
-    """The installed PromptCrafter version, if the package metadata is there."""
-    try:
-        return "promptcrafter " + metadata.version("promptcrafter")
-    except metadata.PackageNotFoundError:
-        return "promptcrafter (version unknown)"
 
 
 # --- Arize Phoenix ----------------------------------------------------------------------------

@@ -284,3 +284,20 @@ def test_a_leaderboard_ranks_at_most_a_hundred_keys(client: TestClient, user: Us
         {"field": "by", "message": "101 to rank; at most 100: narrow it with promptId or the log filters."}
     ]
     assert client.get("/stats/leaderboard?minScore=6", headers=user.headers).json()["entries"] == []
+
+
+def test_a_model_with_only_unscored_logs_is_listed_last_unrated(client: TestClient, user: User, prompt_id: str) -> None:
+    log = {"promptId": prompt_id, "output": "o", "input": {"q": "1"}}
+    store(
+        client,
+        user,
+        [
+            {**log, "modelUsed": "scored", "score": 6},
+            {**log, "modelUsed": "scored", "score": 8, "input": {"q": "2"}},
+            {**log, "modelUsed": "unscored"},
+            {**log, "modelUsed": "unscored", "input": None},
+        ],
+    )
+    entries = client.get("/stats/leaderboard", headers=user.headers).json()["entries"]
+    assert [(entry["key"], entry["n"], entry["rank"]) for entry in entries] == [("scored", 2, 1), ("unscored", 2, None)]
+    assert entries[1]["mean"] is None and entries[1]["rankCi95"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from promptcrafter.cli import app
 from promptcrafter.storage import Database
+from promptcrafter.storage.logs import input_key
 from promptcrafter.storage.migrate import downgrade, upgrade
 from promptcrafter.storage.tables import metadata
 
@@ -158,3 +160,48 @@ def first_release_rows(database: Database) -> dict[str, list[Any]]:
             table: connection.execute(text(f"SELECT * FROM {table} ORDER BY id")).all()
             for table in ("users", "prompts", "logs")
         }
+
+
+def test_logs_stored_before_input_keys_get_theirs_and_get_their_hashes_back(database_url: str) -> None:
+    """Migration 0006 gives each stored log with an input the key a new log would get (so old and
+    new logs pair), and a downgrade gives the hashes back."""
+    database = Database(database_url)
+    canonical = '{"ticket":"T-1"}'
+    try:
+        downgrade(database, "base")
+        upgrade(database, "0001")
+        with database.engine.begin() as connection:
+            for statement in FIRST_RELEASE_ROWS[:3]:
+                connection.execute(text(statement))
+        upgrade(database, "0005")
+        with database.engine.begin() as connection:
+            for log_id, prompt_id in (("log_1", "prompt_a"), ("log_2", "prompt_a"), ("log_3", "prompt_b")):
+                connection.execute(
+                    text(
+                        "INSERT INTO logs (id, prompt_id, owner_id, output, model_used, score_is_integer, created_at,"
+                        " input, input_hash) VALUES (:id, :prompt, 'user_1', 'o', 'm', FALSE, 3000, :input, :hash)"
+                    ),
+                    {
+                        "id": log_id,
+                        "prompt": prompt_id,
+                        "input": canonical,
+                        "hash": hashlib.sha256(canonical.encode()).hexdigest(),
+                    },
+                )
+        upgrade(database)
+        with database.engine.connect() as connection:
+            keys = dict(connection.execute(text("SELECT id, input_key FROM logs")).all())
+        assert keys == {
+            "log_1": input_key("prompt_a", canonical),
+            "log_2": input_key("prompt_a", canonical),
+            "log_3": input_key("prompt_b", canonical),  # the same input on another prompt pairs apart
+        }
+        downgrade(database, "0005")
+        with database.engine.connect() as connection:
+            hashes = {row[0] for row in connection.execute(text("SELECT input_hash FROM logs")).all()}
+        assert hashes == {hashlib.sha256(canonical.encode()).hexdigest()}
+    finally:
+        upgrade(database)
+        with database.engine.begin() as connection:
+            connection.execute(text("DELETE FROM users"))
+        database.close()
