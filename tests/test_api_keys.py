@@ -15,6 +15,7 @@ from promptcrafter import messages
 from promptcrafter.server.scopes import ROUTE_SCOPES, SCOPES
 
 ID = "prompt_01M8MEBV8V1YNTK4V776RNNECH"
+DATASET, RUN = "dataset_01M8MEBV8V1YNTK4V776RNNECH", "run_01M8MEBV8V1YNTK4V776RNNECH"
 # One request per route with a key: (method, path, JSON body). Ids need not exist: a key that may
 # make the request gets past authorisation (to a 404 or 400), one that may not gets a 403 first.
 REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
@@ -43,6 +44,23 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("DELETE", "/logs/{log_id:path}"): ("DELETE", "/logs/log_01M8MEBV8V1YNTK4V776RNNECH", None),
     ("GET", "/search"): ("GET", "/search?q=text", None),
     ("POST", "/import"): ("POST", "/import", {"prompts": [], "logs": []}),
+    ("POST", "/datasets"): ("POST", "/datasets", {"name": "tickets"}),
+    ("GET", "/datasets"): ("GET", "/datasets", None),
+    ("GET", "/datasets/{dataset_id}"): ("GET", f"/datasets/{DATASET}", None),
+    ("PATCH", "/datasets/{dataset_id}"): ("PATCH", f"/datasets/{DATASET}", {"name": "renamed"}),
+    ("DELETE", "/datasets/{dataset_id}"): ("DELETE", f"/datasets/{DATASET}", None),
+    ("POST", "/datasets/{dataset_id}/items"): ("POST", f"/datasets/{DATASET}/items", {"items": [{"input": {}}]}),
+    ("GET", "/datasets/{dataset_id}/items"): ("GET", f"/datasets/{DATASET}/items", None),
+    ("DELETE", "/datasets/{dataset_id}/items/{item_id}"): ("DELETE", f"/datasets/{DATASET}/items/item_1", None),
+    ("POST", "/runs"): (
+        "POST",
+        "/runs",
+        {"promptId": ID, "datasetId": DATASET, "models": [{"provider": "local", "model": "echo"}]},
+    ),
+    ("GET", "/runs"): ("GET", "/runs", None),
+    ("GET", "/runs/{run_id}"): ("GET", f"/runs/{RUN}", None),
+    ("GET", "/runs/{run_id}/results"): ("GET", f"/runs/{RUN}/results", None),
+    ("POST", "/runs/{run_id}/cancel"): ("POST", f"/runs/{RUN}/cancel", None),
 }
 KEY_ROUTES = {route for route, needs in ROUTE_SCOPES.items() if needs is None}
 

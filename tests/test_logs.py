@@ -11,7 +11,17 @@ from helpers import SEED_STAMP, User, store_logs, stored_log
 
 INVALID = "Required fields are missing or invalid."
 # What logs gained with prompt versions (EVALUATION.md §4); null when not given.
-NEW_FIELDS = {"promptVersion", "input", "latencyMs", "inputTokens", "outputTokens", "costUsd"}
+NEW_FIELDS = {
+    "promptVersion",
+    "input",
+    "latencyMs",
+    "inputTokens",
+    "outputTokens",
+    "costUsd",
+    "runId",
+    "itemId",
+    "scores",
+}
 OUTPUT = "The business report finds that revenue increased 12% last quarter."
 
 
@@ -243,8 +253,7 @@ def test_delete_with_malformed_id_is_rejected(client: TestClient, user: User, pa
 
 def test_logs_stored_in_bulk_list_like_any_other(client: TestClient, settings: Any, user: User, prompt_id: str) -> None:
     rows = [
-        stored_log(prompt_id, user.id, i, output=f"bulk {i}", score=score)
-        for i, score in enumerate([7, 7.5, None])
+        stored_log(prompt_id, user.id, i, output=f"bulk {i}", score=score) for i, score in enumerate([7, 7.5, None])
     ]
     store_logs(settings.database_url, rows)
     listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()
@@ -292,6 +301,7 @@ def test_lists_of_about_one_page_are_whole(
 
 # Version, input and usage (EVALUATION.md §4)
 
+
 def test_a_log_shows_every_new_field_null_when_not_given(client: TestClient, user: User, prompt_id: str) -> None:
     log = make_log(client, user, prompt_id)
     assert NEW_FIELDS <= set(log)
@@ -314,8 +324,13 @@ def test_a_log_comes_from_the_current_version_unless_it_says(client: TestClient,
 
 
 def test_input_and_usage_are_stored_as_sent(client: TestClient, user: User, prompt_id: str) -> None:
-    fields = {"input": {"ticket": "VPN down", "audience": "Ops"}, "latencyMs": 812.5, "inputTokens": 120,
-              "outputTokens": 0, "costUsd": 0.0004}
+    fields = {
+        "input": {"ticket": "VPN down", "audience": "Ops"},
+        "latencyMs": 812.5,
+        "inputTokens": 120,
+        "outputTokens": 0,
+        "costUsd": 0.0004,
+    }
     log = make_log(client, user, prompt_id, **fields)
     assert {key: log[key] for key in fields} == fields
     listed = client.get(f"/logs?promptId={prompt_id}", headers=user.headers).json()

@@ -6,7 +6,9 @@ they differ only in how a request is sent.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,8 @@ URL_ENV = "PROMPTCRAFTER_URL"
 API_KEY_ENV = "PROMPTCRAFTER_API_KEY"
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 30.0
+ITEMS_PER_BATCH = 1000
+FINISHED_RUN = ("done", "failed", "cancelled")
 
 T = TypeVar("T")
 HttpT = TypeVar("HttpT", httpx.Client, httpx.AsyncClient)
@@ -88,15 +92,11 @@ class _BaseClient(Generic[HttpT]):
 
     def _build(self, call: _Call[Any]) -> httpx.Request:
         headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        return self._http.build_request(
-            call.method, call.path, json=call.json, params=call.params, headers=headers
-        )
+        return self._http.build_request(call.method, call.path, json=call.json, params=call.params, headers=headers)
 
     def _connection_error(self, error: httpx.TransportError) -> PromptCrafterConnectionError:
         reason = str(error) or type(error).__name__
-        return PromptCrafterConnectionError(
-            f"Cannot reach the PromptCrafter server at {self._base_url}: {reason}"
-        )
+        return PromptCrafterConnectionError(f"Cannot reach the PromptCrafter server at {self._base_url}: {reason}")
 
     def _read(self, call: _Call[T], response: httpx.Response) -> T:
         if not response.is_success:
@@ -122,9 +122,7 @@ class _BaseClient(Generic[HttpT]):
     def _health(self) -> _Call[Json]:
         return _Call("GET", "/health", _json)
 
-    def _create_prompt(
-        self, title: str, content: str, model: str, tags: list[str] | None
-    ) -> _Call[Json]:
+    def _create_prompt(self, title: str, content: str, model: str, tags: list[str] | None) -> _Call[Json]:
         body: Json = {"title": title, "content": content, "model": model}
         if tags is not None:
             body["tags"] = tags
@@ -291,6 +289,61 @@ class _BaseClient(Generic[HttpT]):
     def _delete_log(self, log_id: str) -> _Call[None]:
         return _Call("DELETE", _path("logs", log_id), _nothing)
 
+    def _create_dataset(self, name: str, description: str | None) -> _Call[Json]:
+        return _Call("POST", "/datasets", _json, json=_given(name=name, description=description))
+
+    def _list_datasets(self) -> _Call[list[Json]]:
+        return _Call("GET", "/datasets", _json)
+
+    def _get_dataset(self, dataset_id: str) -> _Call[Json]:
+        return _Call("GET", _path("datasets", dataset_id), _json)
+
+    def _update_dataset(self, dataset_id: str, fields: Json) -> _Call[Json]:
+        return _Call("PATCH", _path("datasets", dataset_id), _json, json=fields)
+
+    def _delete_dataset(self, dataset_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("datasets", dataset_id), _nothing)
+
+    def _add_items(self, dataset_id: str, items: list[Json]) -> _Call[list[Json]]:
+        path = _path("datasets", dataset_id) + "/items"
+        return _Call("POST", path, lambda response: _json(response)["items"], json={"items": items})
+
+    def _list_items(self, dataset_id: str) -> _Call[list[Json]]:
+        return _Call("GET", _path("datasets", dataset_id) + "/items", _json)
+
+    def _delete_item(self, dataset_id: str, item_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("datasets", dataset_id) + _path("items", item_id), _nothing)
+
+    def _create_provider(self, body: Json) -> _Call[Json]:
+        return _Call("POST", "/providers", _json, json=body)
+
+    def _list_providers(self) -> _Call[list[Json]]:
+        return _Call("GET", "/providers", _json)
+
+    def _get_provider(self, provider_id: str) -> _Call[Json]:
+        return _Call("GET", _path("providers", provider_id), _json)
+
+    def _update_provider(self, provider_id: str, fields: Json) -> _Call[Json]:
+        return _Call("PATCH", _path("providers", provider_id), _json, json=fields)
+
+    def _delete_provider(self, provider_id: str) -> _Call[None]:
+        return _Call("DELETE", _path("providers", provider_id), _nothing)
+
+    def _start_run(self, body: Json) -> _Call[Json]:
+        return _Call("POST", "/runs", _json, json=body)
+
+    def _list_runs(self) -> _Call[list[Json]]:
+        return _Call("GET", "/runs", _json)
+
+    def _get_run(self, run_id: str) -> _Call[Json]:
+        return _Call("GET", _path("runs", run_id), _json)
+
+    def _run_results(self, run_id: str) -> _Call[list[Json]]:
+        return _Call("GET", _path("runs", run_id) + "/results", _json)
+
+    def _cancel_run(self, run_id: str) -> _Call[Json]:
+        return _Call("POST", _path("runs", run_id) + "/cancel", _json)
+
 
 class PromptCrafterClient(_BaseClient[httpx.Client]):
     """A blocking client for the PromptCrafter API; use it as a context manager to close it."""
@@ -357,9 +410,7 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Revoke an API key: it fails at once."""
         self._send(self._revoke_key(key_id))
 
-    def create_prompt(
-        self, title: str, content: str, model: str, tags: list[str] | None = None
-    ) -> Json:
+    def create_prompt(self, title: str, content: str, model: str, tags: list[str] | None = None) -> Json:
         """Save a prompt; returns it as stored."""
         return self._send(self._create_prompt(title, content, model, tags))
 
@@ -401,8 +452,17 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         """Record what a prompt produced on a model; returns the log. Without `prompt_version`,
         the output came from the prompt's current version; `input` holds the variables used."""
         call = self._create_log(
-            prompt_id, output, model_used, notes, score,
-            prompt_version, input, latency_ms, input_tokens, output_tokens, cost_usd,
+            prompt_id,
+            output,
+            model_used,
+            notes,
+            score,
+            prompt_version,
+            input,
+            latency_ms,
+            input_tokens,
+            output_tokens,
+            cost_usd,
         )
         return self._send(call)
 
@@ -592,6 +652,144 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
         `{"text", "version"}`."""
         return self._send(self._render_prompt(prompt_id, variables, version, label))
 
+    def create_dataset(self, name: str, *, description: str | None = None) -> Json:
+        """A new, empty dataset of test cases."""
+        return self._send(self._create_dataset(name, description))
+
+    def list_datasets(self) -> list[Json]:
+        """Your datasets, oldest first."""
+        return self._send(self._list_datasets())
+
+    def get_dataset(self, dataset_id: str) -> Json:
+        """One of your datasets, with its `itemCount`."""
+        return self._send(self._get_dataset(dataset_id))
+
+    def update_dataset(self, dataset_id: str, **fields: Any) -> Json:
+        """Rename a dataset (`name`) or change its `description`."""
+        return self._send(self._update_dataset(dataset_id, fields))
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset with its items and runs (their logs stay)."""
+        self._send(self._delete_dataset(dataset_id))
+
+    def list_items(self, dataset_id: str) -> list[Json]:
+        """A dataset's items, in the order they were added."""
+        return self._send(self._list_items(dataset_id))
+
+    def delete_item(self, dataset_id: str, item_id: str) -> None:
+        """Remove one item from a dataset."""
+        self._send(self._delete_item(dataset_id, item_id))
+
+    def list_providers(self) -> list[Json]:
+        """Your providers, by name (never their keys)."""
+        return self._send(self._list_providers())
+
+    def get_provider(self, provider_id: str) -> Json:
+        """One of your providers."""
+        return self._send(self._get_provider(provider_id))
+
+    def update_provider(self, provider_id: str, **fields: Any) -> Json:
+        """Change a provider: `name`, `baseUrl`, `apiKey` (None removes it), `models`, `concurrency`,
+        `timeoutSeconds`."""
+        return self._send(self._update_provider(provider_id, fields))
+
+    def delete_provider(self, provider_id: str) -> None:
+        """Delete a provider."""
+        self._send(self._delete_provider(provider_id))
+
+    def list_runs(self) -> list[Json]:
+        """Your runs, oldest first."""
+        return self._send(self._list_runs())
+
+    def get_run(self, run_id: str) -> Json:
+        """A run and its progress; once done, with its `leaderboard`."""
+        return self._send(self._get_run(run_id))
+
+    def run_results(self, run_id: str) -> list[Json]:
+        """A run item by item: input, expected answer, and each model's output, score and error."""
+        return self._send(self._run_results(run_id))
+
+    def cancel_run(self, run_id: str) -> Json:
+        """Stop a run: no call starts after this."""
+        return self._send(self._cancel_run(run_id))
+
+    def add_items(self, dataset_id: str, items: list[Json]) -> list[Json]:
+        """Add items (`{"input": {…}, "expected": …, "metadata": …}`) to a dataset, in batches of
+        1,000 (each all or none); returns them as stored."""
+        added: list[Json] = []
+        for start in range(0, len(items), ITEMS_PER_BATCH):
+            batch = self._add_items(dataset_id, items[start : start + ITEMS_PER_BATCH])
+            stored: list[Json] = self._send(batch)
+            added.extend(stored)
+        return added
+
+    def create_provider(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        models: list[Json] | None = None,
+        concurrency: int | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Json:
+        """An OpenAI-compatible endpoint for runs; `models` each `{"name", "inputPer1M", "outputPer1M"}`.
+        The key is stored encrypted and never returned."""
+        body = _given(
+            name=name,
+            baseUrl=base_url,
+            apiKey=api_key,
+            models=models,
+            concurrency=concurrency,
+            timeoutSeconds=timeout_seconds,
+        )
+        return self._send(self._create_provider(body))
+
+    def start_run(
+        self,
+        prompt_id: str,
+        dataset_id: str,
+        models: list[Json | str],
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        repeats: int | None = None,
+        scorers: list[Json | str] | None = None,
+    ) -> Json:
+        """Queue a run of a prompt version over a dataset: `models` as `{"provider", "model",
+        "params"}` or `"provider:model"`, `scorers` as `{"type", …options}` or a type name."""
+        body = _given(
+            promptId=prompt_id,
+            datasetId=dataset_id,
+            models=[_run_model(model) for model in models],
+            version=version,
+            label=label,
+            repeats=repeats,
+            scorers=None if scorers is None else [{"type": s} if isinstance(s, str) else s for s in scorers],
+        )
+        return self._send(self._start_run(body))
+
+    def wait_for_run(
+        self,
+        run_id: str,
+        *,
+        poll_seconds: float = 0.5,
+        timeout: float | None = None,
+        on_progress: Callable[[Json], None] | None = None,
+    ) -> Json:
+        """The run once it is done, failed or cancelled; `on_progress(run)` after each look.
+        TimeoutError after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.get_run(run_id)
+            if on_progress is not None:
+                on_progress(run)
+            if run["status"] in FINISHED_RUN:
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']}")
+            time.sleep(poll_seconds)
+
 
 class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     """The asyncio/trio twin of `PromptCrafterClient`, with the same methods to await."""
@@ -606,9 +804,7 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         api_key: str | None = None,
     ) -> None:
         super().__init__(base_url, token, api_key)
-        self._http = httpx.AsyncClient(
-            base_url=self._base_url, timeout=timeout, transport=transport
-        )
+        self._http = httpx.AsyncClient(base_url=self._base_url, timeout=timeout, transport=transport)
 
     async def __aenter__(self) -> Self:
         return self
@@ -660,9 +856,7 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """Revoke an API key: it fails at once."""
         await self._send(self._revoke_key(key_id))
 
-    async def create_prompt(
-        self, title: str, content: str, model: str, tags: list[str] | None = None
-    ) -> Json:
+    async def create_prompt(self, title: str, content: str, model: str, tags: list[str] | None = None) -> Json:
         """Save a prompt; returns it as stored."""
         return await self._send(self._create_prompt(title, content, model, tags))
 
@@ -704,8 +898,17 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         """Record what a prompt produced on a model; returns the log. Without `prompt_version`,
         the output came from the prompt's current version; `input` holds the variables used."""
         call = self._create_log(
-            prompt_id, output, model_used, notes, score,
-            prompt_version, input, latency_ms, input_tokens, output_tokens, cost_usd,
+            prompt_id,
+            output,
+            model_used,
+            notes,
+            score,
+            prompt_version,
+            input,
+            latency_ms,
+            input_tokens,
+            output_tokens,
+            cost_usd,
         )
         return await self._send(call)
 
@@ -830,9 +1033,7 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         their ids where free (`POST /import`); returns the counts and where each id went."""
         return await self._send(self._import_records(_given(prompts=prompts, logs=logs)))
 
-    async def import_file(
-        self, path: str | Path, *, on_progress: Callable[[int, int], None] | None = None
-    ) -> Json:
+    async def import_file(self, path: str | Path, *, on_progress: Callable[[int, int], None] | None = None) -> Json:
         """Import a file that `export_to` (or `promptcrafter export`) wrote, or the public sample
         data, in batches, prompts first; `on_progress(done, total)` after each. A second import
         of the same file adds nothing. A refused item raises `BadRequestError` whose `details`
@@ -897,6 +1098,144 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
         `{"text", "version"}`."""
         return await self._send(self._render_prompt(prompt_id, variables, version, label))
 
+    async def create_dataset(self, name: str, *, description: str | None = None) -> Json:
+        """A new, empty dataset of test cases."""
+        return await self._send(self._create_dataset(name, description))
+
+    async def list_datasets(self) -> list[Json]:
+        """Your datasets, oldest first."""
+        return await self._send(self._list_datasets())
+
+    async def get_dataset(self, dataset_id: str) -> Json:
+        """One of your datasets, with its `itemCount`."""
+        return await self._send(self._get_dataset(dataset_id))
+
+    async def update_dataset(self, dataset_id: str, **fields: Any) -> Json:
+        """Rename a dataset (`name`) or change its `description`."""
+        return await self._send(self._update_dataset(dataset_id, fields))
+
+    async def delete_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset with its items and runs (their logs stay)."""
+        await self._send(self._delete_dataset(dataset_id))
+
+    async def list_items(self, dataset_id: str) -> list[Json]:
+        """A dataset's items, in the order they were added."""
+        return await self._send(self._list_items(dataset_id))
+
+    async def delete_item(self, dataset_id: str, item_id: str) -> None:
+        """Remove one item from a dataset."""
+        await self._send(self._delete_item(dataset_id, item_id))
+
+    async def list_providers(self) -> list[Json]:
+        """Your providers, by name (never their keys)."""
+        return await self._send(self._list_providers())
+
+    async def get_provider(self, provider_id: str) -> Json:
+        """One of your providers."""
+        return await self._send(self._get_provider(provider_id))
+
+    async def update_provider(self, provider_id: str, **fields: Any) -> Json:
+        """Change a provider: `name`, `baseUrl`, `apiKey` (None removes it), `models`, `concurrency`,
+        `timeoutSeconds`."""
+        return await self._send(self._update_provider(provider_id, fields))
+
+    async def delete_provider(self, provider_id: str) -> None:
+        """Delete a provider."""
+        await self._send(self._delete_provider(provider_id))
+
+    async def list_runs(self) -> list[Json]:
+        """Your runs, oldest first."""
+        return await self._send(self._list_runs())
+
+    async def get_run(self, run_id: str) -> Json:
+        """A run and its progress; once done, with its `leaderboard`."""
+        return await self._send(self._get_run(run_id))
+
+    async def run_results(self, run_id: str) -> list[Json]:
+        """A run item by item: input, expected answer, and each model's output, score and error."""
+        return await self._send(self._run_results(run_id))
+
+    async def cancel_run(self, run_id: str) -> Json:
+        """Stop a run: no call starts after this."""
+        return await self._send(self._cancel_run(run_id))
+
+    async def add_items(self, dataset_id: str, items: list[Json]) -> list[Json]:
+        """Add items (`{"input": {…}, "expected": …, "metadata": …}`) to a dataset, in batches of
+        1,000 (each all or none); returns them as stored."""
+        added: list[Json] = []
+        for start in range(0, len(items), ITEMS_PER_BATCH):
+            batch = self._add_items(dataset_id, items[start : start + ITEMS_PER_BATCH])
+            stored: list[Json] = await self._send(batch)
+            added.extend(stored)
+        return added
+
+    async def create_provider(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        api_key: str | None = None,
+        models: list[Json] | None = None,
+        concurrency: int | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Json:
+        """An OpenAI-compatible endpoint for runs; `models` each `{"name", "inputPer1M", "outputPer1M"}`.
+        The key is stored encrypted and never returned."""
+        body = _given(
+            name=name,
+            baseUrl=base_url,
+            apiKey=api_key,
+            models=models,
+            concurrency=concurrency,
+            timeoutSeconds=timeout_seconds,
+        )
+        return await self._send(self._create_provider(body))
+
+    async def start_run(
+        self,
+        prompt_id: str,
+        dataset_id: str,
+        models: list[Json | str],
+        *,
+        version: int | None = None,
+        label: str | None = None,
+        repeats: int | None = None,
+        scorers: list[Json | str] | None = None,
+    ) -> Json:
+        """Queue a run of a prompt version over a dataset: `models` as `{"provider", "model",
+        "params"}` or `"provider:model"`, `scorers` as `{"type", …options}` or a type name."""
+        body = _given(
+            promptId=prompt_id,
+            datasetId=dataset_id,
+            models=[_run_model(model) for model in models],
+            version=version,
+            label=label,
+            repeats=repeats,
+            scorers=None if scorers is None else [{"type": s} if isinstance(s, str) else s for s in scorers],
+        )
+        return await self._send(self._start_run(body))
+
+    async def wait_for_run(
+        self,
+        run_id: str,
+        *,
+        poll_seconds: float = 0.5,
+        timeout: float | None = None,
+        on_progress: Callable[[Json], None] | None = None,
+    ) -> Json:
+        """The run once it is done, failed or cancelled; `on_progress(run)` after each look.
+        TimeoutError after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = await self.get_run(run_id)
+            if on_progress is not None:
+                on_progress(run)
+            if run["status"] in FINISHED_RUN:
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"run {run_id} is still {run['status']}")
+            await asyncio.sleep(poll_seconds)
+
 
 _LOG_FILTERS = {
     "model_used": "modelUsed",
@@ -906,6 +1245,7 @@ _LOG_FILTERS = {
     "scored": "scored",
     "since": "since",
     "until": "until",
+    "run_id": "runId",
 }
 
 
@@ -919,6 +1259,16 @@ def _log_filters(filters: Json) -> Json:
         for name, value in filters.items()
         if value is not None
     }
+
+
+def _run_model(model: Json | str) -> Json:
+    """A run's model from `"provider:model"` (the provider's name or id), or as given."""
+    if isinstance(model, str):
+        provider, colon, name = model.partition(":")
+        if not colon or not provider or not name:
+            raise ValueError(f"Give a model as provider:model, not {model!r}")
+        return {"provider": provider, "model": name}
+    return model
 
 
 def _given(**values: Any) -> dict[str, Any]:
@@ -974,9 +1324,7 @@ class _ImportCounts:
 
 def _located(error: BadRequestError, batch: Batch) -> BadRequestError:
     """The server's refusal of a batch, each detail saying where in the file its item is."""
-    details = [
-        {**detail, "origin": batch.origin(str(detail.get("field", "")))} for detail in error.details or []
-    ]
+    details = [{**detail, "origin": batch.origin(str(detail.get("field", "")))} for detail in error.details or []]
     return BadRequestError(error.message, status_code=error.status_code, details=details, response=error.response)
 
 

@@ -34,9 +34,7 @@ class Settings(BaseSettings):
     db_wait_timeout: float = Field(
         5.0, gt=0, le=300, description="seconds a request waits for a connection or the write lock before 503"
     )
-    header_timeout: float = Field(
-        10.0, gt=0, le=300, description="seconds a client has to send a request's headers"
-    )
+    header_timeout: float = Field(10.0, gt=0, le=300, description="seconds a client has to send a request's headers")
     body_timeout: float = Field(30.0, gt=0, le=3600, description="seconds a client has to send a request's body")
     send_timeout: float = Field(
         60.0, gt=0, le=3600, description="seconds a response may wait for a client that reads nothing"
@@ -46,6 +44,8 @@ class Settings(BaseSettings):
     )
     write_burst: int = Field(60, ge=1, description="writes a user may make at once before write_rate applies")
     metrics: bool = Field(False, description="serve Prometheus metrics at /metrics")
+    runner: bool = Field(True, description="execute queued runs in this server process")
+    runner_slots: int = Field(64, ge=1, le=1024, description="run calls this process has under way at most")
     metrics_token: str | None = Field(None, description="a bearer token /metrics requires (unset: none)")
 
     @field_validator("secret_key")

@@ -33,7 +33,7 @@ def is_valid_id(value: str) -> bool:
     return ID_PATTERN.fullmatch(value) is not None
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
     # PostgreSQL text cannot hold U+0000; refusing it everywhere keeps both stores alike.
     if "\x00" in value:
         raise ValueError("must not contain U+0000")
@@ -44,7 +44,7 @@ def _not_blank(value: str) -> str:
     # The contract counts a whitespace-only string as missing, but stores strings unchanged.
     if not value.strip():
         raise ValueError("must not be blank")
-    return _no_nul(value)
+    return no_nul(value)
 
 
 def _email(value: str) -> str:
@@ -58,7 +58,7 @@ def _email(value: str) -> str:
         or any(ch.isspace() for ch in value)
     ):
         raise ValueError("must be a valid email address")
-    return _no_nul(value)
+    return no_nul(value)
 
 
 def _unique_tags(tags: list[str]) -> list[str]:
@@ -100,7 +100,7 @@ ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100), Afte
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=50), AfterValidator(_not_blank)]
 Tags = Annotated[list[Tag], Field(max_length=MAX_TAGS), AfterValidator(_unique_tags)]
 Output = Annotated[str, StringConstraints(min_length=1, max_length=200_000), AfterValidator(_not_blank)]
-Notes = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_no_nul)]
+Notes = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(no_nul)]
 Score = Annotated[
     float | int | None,
     BeforeValidator(_score),
@@ -115,7 +115,7 @@ NonNegativeNumber = Annotated[
     WithJsonSchema({"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}]}),
 ]
 LogInput = Annotated[
-    dict[str, Annotated[str, AfterValidator(_no_nul)]] | None,
+    dict[str, Annotated[str, AfterValidator(no_nul)]] | None,
     AfterValidator(_bounded_input),
     Field(description=f"The variables the output was produced with; at most {INPUT_MAX:,} characters in all."),
 ]
@@ -152,6 +152,7 @@ _LOG: dict[str, Any] = {
     "outputTokens": 41,
     "costUsd": 0.00069,
 }
+# `runId`, `itemId` and `scores` are null here (not made by a run): the document leaves nulls out.
 _LOG_READ: dict[str, Any] = {"_id": _LOG_ID, **_LOG, "createdAt": "2026-11-29T12:03:41.207Z"}
 _TOO_SHORT: dict[str, Any] = {"field": "title", "message": "String should have at least 3 characters"}
 
@@ -504,6 +505,11 @@ class LogRead(BaseModel):
     inputTokens: int | None
     outputTokens: int | None
     costUsd: float | None
+    runId: str | None = Field(None, description="The run that made the output (EVALUATION.md §10), or null.")
+    itemId: str | None = Field(None, description="The dataset item the run rendered the prompt with, or null.")
+    scores: dict[str, float | None] | None = Field(
+        None, description="Every scorer's result for a run's output, by scorer; `score` is the first's."
+    )
     createdAt: Timestamp
 
 
@@ -617,7 +623,7 @@ class RenderRequest(RequestBody):
         json_schema_extra={"examples": [{"variables": {"ticket": "I cannot sign in."}, "label": "production"}]}
     )
 
-    variables: dict[str, Annotated[str, AfterValidator(_no_nul)]]
+    variables: dict[str, Annotated[str, AfterValidator(no_nul)]]
     version: VersionNumber | None = Field(None, description="Render this version; default the current one.")
     label: str | None = Field(None, description="Render the version this label names.")
 
@@ -837,7 +843,7 @@ class LeaderboardRead(BaseModel):
 
 
 # OPERATIONS.md: API keys.
-KeyScope = Literal["prompts:read", "prompts:write", "logs:read", "logs:write", "stats:read"]
+KeyScope = Literal["prompts:read", "prompts:write", "logs:read", "logs:write", "stats:read", "runs:read", "runs:write"]
 
 
 class KeyCreate(RequestBody):
@@ -846,7 +852,7 @@ class KeyCreate(RequestBody):
     )
 
     name: Name
-    scopes: list[KeyScope] = Field(min_length=1, max_length=5, description="What the key allows; at least one.")
+    scopes: list[KeyScope] = Field(min_length=1, max_length=7, description="What the key allows; at least one.")
     expires_at: ImportedTime | None = Field(
         None, alias="expiresAt", description="When the key stops working (ISO 8601); never, if left out."
     )

@@ -20,7 +20,7 @@ LIMIT_MAX = 1000
 # its Link names the rest), so one answer stays a few megabytes whatever the limit.
 LIMITED_PAGE_CHARACTERS = 2_000_000
 PAGING = ("limit", "cursor", "sort")
-LOG_FILTERS = ("modelUsed", "promptVersion", "minScore", "maxScore", "scored", "since", "until")
+LOG_FILTERS = ("modelUsed", "promptVersion", "minScore", "maxScore", "scored", "since", "until", "runId")
 PROMPT_FILTERS = ("tag", "model")
 LOG_SORTS = ("createdAt", "-createdAt", "score", "-score")
 PROMPT_SORTS = ("createdAt", "-createdAt", "updatedAt", "-updatedAt", "title")
@@ -64,12 +64,24 @@ def logs_request(params: dict[str, list[str]]) -> ListRequest:
     for name in ("since", "until"):
         if (moment := single(params, name)) is not None:
             filters[name] = _milliseconds(name, moment)
+    if (run_id := single(params, "runId")) is not None:
+        if not is_valid_id(run_id):
+            raise bad_parameter("runId", "Not a run id.")
+        filters["run_id"] = run_id
     return _paged(params, filters, LOG_SORTS)
 
 
 def unsorted_request(params: dict[str, list[str]]) -> ListRequest:
     """A list with one order of its own and no filters (versions, search): `limit`, `cursor`."""
     return _paged(params, {}, ("",))
+
+
+CREATED_SORTS = ("createdAt", "-createdAt")
+
+
+def created_request(params: dict[str, list[str]]) -> ListRequest:
+    """A list in creation order, either way (datasets, runs): `limit`, `cursor`, `sort`."""
+    return _paged(params, {}, CREATED_SORTS)
 
 
 def encode_cursor(order: str, key: Any) -> str:

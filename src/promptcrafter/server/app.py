@@ -22,7 +22,20 @@ from promptcrafter.config import Settings
 from promptcrafter.domain import api_keys
 from promptcrafter.errors import ApiError
 from promptcrafter.server import web
-from promptcrafter.server.api import accounts, evaluation, exports, health, keys, logs, prompts, search, versions
+from promptcrafter.server.api import (
+    accounts,
+    datasets,
+    evaluation,
+    exports,
+    health,
+    keys,
+    logs,
+    prompts,
+    providers,
+    runs,
+    search,
+    versions,
+)
 from promptcrafter.server.context import ServerContext
 from promptcrafter.server.docs import mount_docs
 from promptcrafter.server.middleware import EdgeMiddleware
@@ -68,7 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         recorder = asyncio.create_task(_record_key_uses(context))
+        if context.settings.runner:
+            context.runner.start()
         yield
+        if context.settings.runner:
+            await context.runner.stop()
         recorder.cancel()
         await _write_key_uses(context)
         await context.db.aclose()
@@ -86,7 +103,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.context = context
     # The router tries routes in order: the busiest first, but a prompt's sub-resources before
     # `/prompts/{id:path}`, which would take them for ids.
-    for module in (exports, versions, evaluation, prompts, logs, search, accounts, keys, health):
+    for module in (
+        exports,
+        versions,
+        evaluation,
+        prompts,
+        logs,
+        search,
+        accounts,
+        keys,
+        datasets,
+        runs,
+        providers,
+        health,
+    ):
         # Added flat rather than with include_router: nested routers are matched level by
         # level on every request, which costs about a tenth of a simple request.
         app.router.routes.extend(module.router.routes)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from promptcrafter.auth import ApiKeys, Passwords, Tokens
 from promptcrafter.config import Settings
 from promptcrafter.domain.api_keys import KeyUsage
+from promptcrafter.runner import Runner
+from promptcrafter.sealing import Sealer
 from promptcrafter.storage import Database, users
 
 
@@ -23,6 +25,9 @@ class ServerContext:
     form_key: bytes
     keys: ApiKeys
     key_usage: KeyUsage
+    # Seals providers' API keys with a key derived from the signing secret.
+    sealer: Sealer
+    runner: Runner
 
     @classmethod
     def start(cls, settings: Settings) -> ServerContext:
@@ -35,11 +40,11 @@ class ServerContext:
         return cls(
             settings=settings,
             db=db,
-            passwords=Passwords(
-                time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib
-            ),
+            passwords=Passwords(time_cost=settings.password_time_cost, memory_kib=settings.password_memory_kib),
             tokens=Tokens(secret=secret, ttl_seconds=settings.token_ttl),
             form_key=hmac.digest(secret.encode(), b"web forms", hashlib.sha256),
             keys=ApiKeys(),
             key_usage=KeyUsage(),
+            sealer=(sealer := Sealer(secret)),
+            runner=Runner(db, sealer, slots=settings.runner_slots),
         )

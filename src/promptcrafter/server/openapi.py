@@ -120,6 +120,7 @@ LOG_FILTERS = [
     parameter("scored", "Only scored (`true`) or unscored (`false`) logs.", {"enum": ["true", "false"]}),
     parameter("since", "Only logs created at or after this time.", {"type": "string", "format": "date-time"}),
     parameter("until", "Only logs created before this time.", {"type": "string", "format": "date-time"}),
+    parameter("runId", "Only logs made by this run.", {"type": "string"}),
 ]
 
 

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 PROMPTS_READ, PROMPTS_WRITE = "prompts:read", "prompts:write"
 LOGS_READ, LOGS_WRITE = "logs:read", "logs:write"
 STATS_READ = "stats:read"
-SCOPES = (PROMPTS_READ, PROMPTS_WRITE, LOGS_READ, LOGS_WRITE, STATS_READ)
+# Datasets and runs (EVALUATION.md §10); providers hold secrets, so only a login token manages them.
+RUNS_READ, RUNS_WRITE = "runs:read", "runs:write"
+SCOPES = (PROMPTS_READ, PROMPTS_WRITE, LOGS_READ, LOGS_WRITE, STATS_READ, RUNS_READ, RUNS_WRITE)
 
 # (method, route template) → the scopes a key needs; None: a person's login token only.
 ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...] | None] = {
@@ -40,6 +42,24 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("DELETE", "/logs/{log_id:path}"): (LOGS_WRITE,),
     ("GET", "/search"): (PROMPTS_READ,),
     ("POST", "/import"): (PROMPTS_WRITE, LOGS_WRITE),
+    ("POST", "/datasets"): (RUNS_WRITE,),
+    ("GET", "/datasets"): (RUNS_READ,),
+    ("GET", "/datasets/{dataset_id}"): (RUNS_READ,),
+    ("PATCH", "/datasets/{dataset_id}"): (RUNS_WRITE,),
+    ("DELETE", "/datasets/{dataset_id}"): (RUNS_WRITE,),
+    ("POST", "/datasets/{dataset_id}/items"): (RUNS_WRITE,),
+    ("GET", "/datasets/{dataset_id}/items"): (RUNS_READ,),
+    ("DELETE", "/datasets/{dataset_id}/items/{item_id}"): (RUNS_WRITE,),
+    ("POST", "/providers"): None,
+    ("GET", "/providers"): None,
+    ("GET", "/providers/{provider_id}"): None,
+    ("PATCH", "/providers/{provider_id}"): None,
+    ("DELETE", "/providers/{provider_id}"): None,
+    ("POST", "/runs"): (RUNS_WRITE,),
+    ("GET", "/runs"): (RUNS_READ,),
+    ("GET", "/runs/{run_id}"): (RUNS_READ,),
+    ("GET", "/runs/{run_id}/results"): (RUNS_READ,),
+    ("POST", "/runs/{run_id}/cancel"): (RUNS_WRITE,),
 }
 
 

@@ -14,9 +14,13 @@ from typing import Any
 
 from promptcrafter.domain import templates
 from promptcrafter.domain.imports import ImportResult, Placed
+from promptcrafter.domain.runs import model_used
 from promptcrafter.storage.api_keys import KeyRecord
+from promptcrafter.storage.datasets import DatasetRecord, ItemRecord
 from promptcrafter.storage.logs import LogRecord
 from promptcrafter.storage.prompts import PromptRecord
+from promptcrafter.storage.providers import ProviderRecord
+from promptcrafter.storage.runs import RunRecord
 from promptcrafter.storage.users import UserRecord
 from promptcrafter.storage.versions import LabelRecord, VersionRecord
 
@@ -50,6 +54,9 @@ def log(record: LogRecord) -> dict[str, Any]:
         "inputTokens": record["input_tokens"],
         "outputTokens": record["output_tokens"],
         "costUsd": record["cost_usd"],
+        "runId": record["run_id"],
+        "itemId": record["item_id"],
+        "scores": record["scores"],
         "createdAt": timestamp(record["created_at"]),
     }
 
@@ -110,6 +117,85 @@ def key(record: KeyRecord) -> dict[str, Any]:
         "createdAt": timestamp(record["created_at"]),
         "expiresAt": None if record["expires_at"] is None else timestamp(record["expires_at"]),
         "lastUsedAt": None if record["last_used_at"] is None else timestamp(record["last_used_at"]),
+    }
+
+
+def dataset(record: DatasetRecord) -> dict[str, Any]:
+    return {
+        "_id": record["id"],
+        "name": record["name"],
+        "description": record["description"],
+        "itemCount": record["item_count"],
+        "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def item(record: ItemRecord) -> dict[str, Any]:
+    return {
+        "_id": record["id"],
+        "input": record["input"],
+        "expected": record["expected"],
+        "metadata": record["metadata"],
+        "createdAt": timestamp(record["created_at"]),
+    }
+
+
+def provider(record: ProviderRecord) -> dict[str, Any]:
+    """A provider as the API shows it: never its key, only the key's last characters."""
+    return {
+        "_id": record["id"],
+        "name": record["name"],
+        "baseUrl": record["base_url"],
+        "apiKeyHint": record["api_key_hint"],
+        "models": record["models"],
+        "concurrency": record["concurrency"],
+        "timeoutSeconds": record["timeout_seconds"],
+        "createdAt": timestamp(record["created_at"]),
+        "updatedAt": timestamp(record["updated_at"]),
+    }
+
+
+def run(record: RunRecord, leaderboard: dict[str, Any] | None = None) -> dict[str, Any]:
+    shown = {
+        "_id": record["id"],
+        "promptId": record["prompt_id"],
+        "version": record["prompt_version"],
+        "datasetId": record["dataset_id"],
+        "models": [{**model, "modelUsed": model_used(model)} for model in record["models"]],
+        "repeats": record["repeats"],
+        "scorers": record["scorers"],
+        "status": record["status"],
+        "progress": {"done": record["done"], "failed": record["failed"], "total": record["total"]},
+        "createdAt": timestamp(record["created_at"]),
+        "finishedAt": None if record["finished_at"] is None else timestamp(record["finished_at"]),
+    }
+    if leaderboard is not None:
+        shown["leaderboard"] = leaderboard
+    return shown
+
+
+def run_result(result: dict[str, Any], models: list[dict[str, Any]]) -> dict[str, Any]:
+    """One item of a run's results: its input, expected answer, and each model's answers."""
+    return {
+        "itemId": result["item_id"],
+        "input": result["input"],
+        "expected": result["expected"],
+        "outputs": [
+            {
+                "modelUsed": model_used(models[output["model_index"]]),
+                "repeat": output["repeat"],
+                "status": output["status"],
+                "error": output["error"],
+                "logId": output["log_id"],
+                "output": output["output"],
+                "score": output["score"],
+                "scores": output["scores"],
+                "notes": output["notes"],
+                "latencyMs": output["latency_ms"],
+                "costUsd": output["cost_usd"],
+            }
+            for output in result["outputs"]
+        ],
     }
 
 

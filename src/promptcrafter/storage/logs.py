@@ -31,6 +31,9 @@ COLUMNS = (
     logs.c.input_tokens,
     logs.c.output_tokens,
     logs.c.cost_usd,
+    logs.c.run_id,
+    logs.c.item_id,
+    logs.c.scores,
 )
 _INSERT = Statement(
     insert(logs).values(
@@ -70,6 +73,9 @@ class LogRecord(TypedDict):
     input_tokens: int | None
     output_tokens: int | None
     cost_usd: float | None
+    run_id: str | None
+    item_id: str | None
+    scores: dict[str, float | None] | None
 
 
 def record(row: Record) -> LogRecord:
@@ -92,6 +98,9 @@ def record(row: Record) -> LogRecord:
         "input_tokens": row["input_tokens"],
         "output_tokens": row["output_tokens"],
         "cost_usd": row["cost_usd"],
+        "run_id": row["run_id"],
+        "item_id": row["item_id"],
+        "scores": None if row["scores"] is None else orjson.loads(row["scores"]),
     }
 
 
@@ -110,6 +119,9 @@ def create(
     input_tokens: int | None = None,
     output_tokens: int | None = None,
     cost_usd: float | None = None,
+    run_id: str | None = None,
+    item_id: str | None = None,
+    scores: dict[str, float | None] | None = None,
 ) -> LogRecord:
     """Store a log for a prompt the caller owns and return it."""
     row = _stored(
@@ -127,6 +139,9 @@ def create(
             "input_tokens": input_tokens,
             "output_tokens": output_tokens,
             "cost_usd": cost_usd,
+            "run_id": run_id,
+            "item_id": item_id,
+            "scores": scores,
             "created_at": now_ms(),
         }
     )
@@ -172,6 +187,9 @@ _OPTIONAL: dict[str, Any] = {
     "input_tokens": None,
     "output_tokens": None,
     "cost_usd": None,
+    "run_id": None,
+    "item_id": None,
+    "scores": None,
 }
 
 
@@ -180,6 +198,8 @@ def _stored(log: dict[str, Any]) -> dict[str, Any]:
     row = {**log, "score_is_integer": isinstance(log["score"], int)}
     if log["input"] is not None:
         row["input"] = orjson.dumps(log["input"], option=orjson.OPT_SORT_KEYS).decode()
+    if log["scores"] is not None:
+        row["scores"] = orjson.dumps(log["scores"]).decode()
     row["input_key"] = None if row["input"] is None else input_key(row["prompt_id"], row["input"])
     row["search_folded"] = search_text(log["output"], log["notes"])
     return row
@@ -237,6 +257,7 @@ FILTERS: dict[str, Filter] = {
     "unscored": lambda _: _UNSCORED,
     "since": lambda _: logs.c.created_at >= bindparam("since"),
     "until": lambda _: logs.c.created_at < bindparam("until"),
+    "run_id": lambda _: logs.c.run_id == bindparam("run_id"),
 }
 ORDERS: dict[str, tuple[Phase, ...]] = {
     "createdAt": (Phase(_NEWEST_LAST),),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -107,6 +108,10 @@ logs = Table(
     Column("input_tokens", BigInteger, nullable=True),
     Column("output_tokens", BigInteger, nullable=True),
     Column("cost_usd", Float, nullable=True),
+    # Set on the logs a run made (EVALUATION.md §10), with every scorer's result as JSON.
+    Column("run_id", String(64), nullable=True),
+    Column("item_id", String(64), nullable=True),
+    Column("scores", Text, nullable=True),
 )
 
 # Each log's output and notes, case-folded, for search; the migrations add a trigram index
@@ -187,6 +192,94 @@ server_secrets = Table(
     Column("value", Text, nullable=False),
 )
 
+# Test cases: a dataset's items, in the order they were added (`seq`), each an input (canonical
+# JSON of string variables) with an optional expected answer. `item_count` is kept with them.
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("item_count", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+dataset_items = Table(
+    "dataset_items",
+    metadata,
+    Column("seq", Sequence, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
+    Column("dataset_id", String(64), ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("expected", Text, nullable=True),
+    Column("metadata", Text, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# OpenAI-compatible endpoints a user's runs call. The API key is sealed with a key derived
+# from the server's signing secret (never stored or shown in the clear); `models` is JSON:
+# each model's name and its prices in USD per million tokens.
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("base_url", Text, nullable=False),
+    Column("api_key_sealed", Text, nullable=True),
+    Column("api_key_hint", Text, nullable=True),
+    Column("models", Text, nullable=False),
+    Column("concurrency", Integer, nullable=False),
+    Column("timeout_seconds", Float, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("owner_id", "name", name="uq_providers_owner_name"),
+)
+
+# A prompt version run over a dataset on models; `models` and `scorers` are JSON as shown.
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("prompt_id", String(64), ForeignKey("prompts.id", ondelete="CASCADE"), nullable=False),
+    Column("prompt_version", Integer, nullable=False),
+    Column("dataset_id", String(64), ForeignKey("datasets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("models", Text, nullable=False),
+    Column("repeats", Integer, nullable=False),
+    Column("scorers", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("finished_at", BigInteger, nullable=True),
+)
+
+# The runs' work queue, shared by every server process: one row per (item, model, repeat).
+# `pending` rows are claimed once `due_at` has passed; a claimed row (`claimed`, then
+# `calling` once its call may start) belongs to `worker` until `due_at`, which the worker keeps
+# pushing forward while it lives. A row whose worker died lapses and is claimed again. A row
+# ends `done` (with its log, stored in the same transaction), `failed` (with its error) or
+# `cancelled`.
+run_tasks = Table(
+    "run_tasks",
+    metadata,
+    Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_seq", BigInteger, primary_key=True),
+    Column("model_index", Integer, primary_key=True),
+    Column("repeat", Integer, primary_key=True),
+    Column("item_id", String(64), nullable=False),
+    # The model's provider, so that a process claims no more calls than it may make at once.
+    Column("provider_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("due_at", BigInteger, nullable=False),
+    Column("worker", String(64), nullable=True, index=True),
+    Column("error", Text, nullable=True),
+    Column("log_id", String(64), nullable=True),
+)
+
 Index("ix_prompts_owner_created", prompts.c.owner_id, prompts.c.created_at, prompts.c.id)
 Index("ix_logs_prompt_created", logs.c.prompt_id, logs.c.created_at, logs.c.id)
 Index("ix_logs_owner_created", logs.c.owner_id, logs.c.created_at, logs.c.id)
@@ -211,4 +304,10 @@ Index(
 Index("ix_prompts_owner_updated", prompts.c.owner_id, prompts.c.updated_at, prompts.c.id)
 Index("ix_prompts_owner_title", prompts.c.owner_id, prompts.c.title_folded, prompts.c.id)
 Index("ix_login_failures_email", login_failures.c.email_key, login_failures.c.failed_at)
+Index("ix_logs_run", logs.c.run_id)
+Index("ix_datasets_owner_created", datasets.c.owner_id, datasets.c.created_at, datasets.c.id)
+Index("ix_dataset_items_dataset_seq", dataset_items.c.dataset_id, dataset_items.c.seq)
+Index("ix_runs_owner_created", runs.c.owner_id, runs.c.created_at, runs.c.id)
+Index("ix_runs_prompt", runs.c.prompt_id)
+Index("ix_run_tasks_status_due", run_tasks.c.status, run_tasks.c.due_at)
 Index("ix_log_search_owner_created", log_search.c.owner_id, log_search.c.created_at, log_search.c.log_id)
