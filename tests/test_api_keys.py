@@ -41,6 +41,7 @@ REQUESTS: dict[tuple[str, str], tuple[str, str, Any]] = {
     ("POST", "/logs/batch"): ("POST", "/logs/batch", {"logs": [{"promptId": ID, "output": "o", "modelUsed": "m"}]}),
     ("GET", "/logs"): ("GET", "/logs", None),
     ("GET", "/logs/export"): ("GET", "/logs/export?format=jsonl", None),
+    ("PATCH", "/logs/{log_id:path}"): ("PATCH", "/logs/log_01M8MEBV8V1YNTK4V776RNNECH", {"score": 5}),
     ("DELETE", "/logs/{log_id:path}"): ("DELETE", "/logs/log_01M8MEBV8V1YNTK4V776RNNECH", None),
     ("GET", "/search"): ("GET", "/search?q=text", None),
     ("POST", "/import"): ("POST", "/import", {"prompts": [], "logs": []}),

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from fake_openai import FakeOpenAI
 from helpers import PASSWORD, LiveServer, start_server, stop_server
 

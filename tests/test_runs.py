@@ -435,3 +435,55 @@ def test_a_providers_key_is_never_logged(
         "sk-test-1234abcd" not in client.get(path, headers=user.headers).text
         for path in ("/providers", f"/runs/{run['_id']}", f"/runs/{run['_id']}/results")
     )
+
+
+def test_a_persons_score_replaces_score_and_keeps_the_scorers_scores(
+    client: TestClient, user: User, other_user: User, fake: FakeOpenAI, setup: dict[str, str]
+) -> None:
+    run = start_run(
+        client,
+        user,
+        promptId=setup["promptId"],
+        datasetId=setup["datasetId"],
+        models=[{"provider": "local", "model": "echo"}],
+        scorers=[{"type": "exact"}],
+    )
+    wait_for(client, user, run["_id"])
+    log = client.get("/logs", params={"runId": run["_id"]}, headers=user.headers).json()[0]
+    reviewed = client.patch(f"/logs/{log['_id']}", json={"score": 4.5, "notes": "Too terse."}, headers=user.headers)
+    assert reviewed.status_code == 200, reviewed.text
+    assert (reviewed.json()["score"], reviewed.json()["notes"]) == (4.5, "Too terse.")
+    assert reviewed.json()["scores"] == log["scores"] == {"exact": 10}
+    assert (
+        client.get("/search", params={"q": "terse", "in": "logs"}, headers=user.headers).json()[0]["_id"] == log["_id"]
+    )
+    kept = client.patch(f"/logs/{log['_id']}", json={"notes": None}, headers=user.headers).json()
+    assert (kept["score"], kept["notes"]) == (4.5, None)
+    refused = client.patch(f"/logs/{log['_id']}", json={"score": 11}, headers=other_user.headers)
+    assert refused.status_code == 403 and refused.json() == {"error": messages.LOG_FORBIDDEN}
+    assert client.patch(f"/logs/{log['_id']}", json={"score": 11}, headers=user.headers).status_code == 400
+
+
+def test_two_versions_run_on_two_models_over_one_dataset_pair_up_for_a_verdict(
+    client: TestClient, user: User, fake: FakeOpenAI, setup: dict[str, str]
+) -> None:
+    prompt_id = setup["promptId"]
+    edited = client.patch(f"/prompts/{prompt_id}", json={"content": "Answer: {{ticket}}"}, headers=user.headers)
+    assert edited.json()["version"] == 2
+    models = [{"provider": "local", "model": "echo"}, {"provider": "local", "model": "upper"}]
+    for version in (1, 2):
+        run = start_run(
+            client,
+            user,
+            promptId=prompt_id,
+            version=version,
+            datasetId=setup["datasetId"],
+            models=models,
+            scorers=[{"type": "exact"}],
+        )
+        assert wait_for(client, user, run["_id"])["version"] == version
+    compared = client.get(
+        f"/prompts/{prompt_id}/compare", params={"by": "promptVersion", "a": 2, "b": 1}, headers=user.headers
+    ).json()
+    assert compared["paired"]["n"] == 3
+    assert compared["verdict"].startswith("version 1 scores higher than version 2")

@@ -192,6 +192,7 @@ def test_openapi_document_describes_every_route(client: TestClient) -> None:
         ("GET", "/logs/export"),
         ("GET", "/prompts/export"),
         ("GET", "/logs"),
+        ("PATCH", "/logs/{log_id}"),
         ("DELETE", "/logs/{log_id}"),
         ("GET", "/health"),
         ("GET", "/prompts/{prompt_id}/versions"),

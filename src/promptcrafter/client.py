@@ -286,6 +286,9 @@ class _BaseClient(Generic[HttpT]):
     def _get_logs_by_prompt(self, prompt_id: str) -> _Call[list[Json]]:
         return _Call("GET", "/logs", _json, params={"promptId": prompt_id})
 
+    def _review_log(self, log_id: str, fields: Json) -> _Call[Json]:
+        return _Call("PATCH", _path("logs", log_id), _json, json=fields)
+
     def _delete_log(self, log_id: str) -> _Call[None]:
         return _Call("DELETE", _path("logs", log_id), _nothing)
 
@@ -473,6 +476,10 @@ class PromptCrafterClient(_BaseClient[httpx.Client]):
     def get_logs_by_prompt(self, prompt_id: str) -> list[Json]:
         """One prompt's logs, oldest first."""
         return self._send(self._get_logs_by_prompt(prompt_id))
+
+    def review_log(self, log_id: str, **fields: Any) -> Json:
+        """Score a log by hand (`score`, `notes`): the score replaces `score`; `scores` stays."""
+        return self._send(self._review_log(log_id, fields))
 
     def delete_log(self, log_id: str) -> None:
         """Delete a log."""
@@ -919,6 +926,10 @@ class AsyncPromptCrafterClient(_BaseClient[httpx.AsyncClient]):
     async def get_logs_by_prompt(self, prompt_id: str) -> list[Json]:
         """One prompt's logs, oldest first."""
         return await self._send(self._get_logs_by_prompt(prompt_id))
+
+    async def review_log(self, log_id: str, **fields: Any) -> Json:
+        """Score a log by hand (`score`, `notes`): the score replaces `score`; `scores` stays."""
+        return await self._send(self._review_log(log_id, fields))
 
     async def delete_log(self, log_id: str) -> None:
         """Delete a log."""

@@ -297,6 +297,13 @@ class LogCreate(RequestBody):
 BATCH_MAX = 1000
 
 
+class LogReview(RequestBody):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"score": 6, "notes": "Correct but curt."}]})
+
+    score: Score = Field(None, description="A person's score; replaces `score`, while `scores` keeps the scorers'.")
+    notes: Notes | None = None
+
+
 class LogBatch(RequestBody):
     model_config = ConfigDict(json_schema_extra={"examples": [{"logs": [_LOG, {**_LOG, "modelUsed": "claude"}]}]})
 

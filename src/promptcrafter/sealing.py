@@ -1,6 +1,8 @@
 """Provider API keys sealed at rest: Fernet (AES-128-CBC with HMAC-SHA256) under a key derived
 from the server's signing secret, so every server process of one database can open what another
-sealed, and a copy of the database alone reveals no key."""
+sealed. Keys never appear in the clear in the database, its backups or the logs; with the secret
+given as PROMPTCRAFTER_SECRET_KEY (not kept in the database), a copy of the database alone
+reveals none."""
 
 from __future__ import annotations
 
@@ -32,5 +34,5 @@ class Sealer:
 
 
 def hint(plain: str) -> str:
-    """What responses show of a key: its last four characters."""
-    return "…" + plain[-4:]
+    """What responses show of a key: its last four characters, when that is a small part of it."""
+    return "…" + plain[-4:] if len(plain) >= 12 else "…"

@@ -6,7 +6,7 @@ from promptcrafter import messages
 from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Conflict, Invalid, NotFound
 from promptcrafter.schemas import is_valid_id
-from promptcrafter.schemas_runs import DatasetCreate, DatasetUpdate, ItemCreate
+from promptcrafter.schemas_runs import DatasetCreate, DatasetUpdate, ItemBatch
 from promptcrafter.storage import datasets
 from promptcrafter.storage.datasets import DatasetRecord, ItemRecord
 from promptcrafter.storage.transaction import Transaction
@@ -37,9 +37,11 @@ def get(tx: Transaction, *, user_id: str, dataset_id: str) -> DatasetRecord:
     return found
 
 
-def update(tx: Transaction, *, user_id: str, dataset_id: str, request: DatasetUpdate) -> DatasetRecord:
+def update(tx: Transaction, *, user_id: str, dataset_id: str, request: DatasetUpdate | Invalid) -> DatasetRecord:
     """Rename or redescribe a dataset; fields left out keep their value (a null description clears it)."""
     found = get(tx, user_id=user_id, dataset_id=dataset_id)
+    if isinstance(request, Invalid):
+        raise request
     name = found["name"] if request.name is None else request.name
     sent = request.model_fields_set
     description = request.description if "description" in sent else found["description"]
@@ -54,9 +56,12 @@ def delete(tx: Transaction, *, user_id: str, dataset_id: str) -> None:
         raise NotFound(messages.DATASET_NOT_FOUND)
 
 
-def add_items(tx: Transaction, *, user_id: str, dataset_id: str, items: list[ItemCreate]) -> list[ItemRecord]:
+def add_items(tx: Transaction, *, user_id: str, dataset_id: str, request: ItemBatch | Invalid) -> list[ItemRecord]:
     """Append up to 1,000 items, all or none."""
     found = get(tx, user_id=user_id, dataset_id=dataset_id)
+    if isinstance(request, Invalid):
+        raise request
+    items = request.items
     if found["item_count"] + len(items) > MAX_ITEMS:
         raise Conflict(messages.DATASET_FULL)
     rows = [{"input": item.input, "expected": item.expected, "metadata": item.metadata} for item in items]

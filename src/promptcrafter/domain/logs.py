@@ -7,7 +7,7 @@ from typing import Any
 from promptcrafter import messages
 from promptcrafter.domain.ownership import require_owner
 from promptcrafter.errors import Invalid, NotFound
-from promptcrafter.schemas import LogCreate, is_valid_id
+from promptcrafter.schemas import LogCreate, LogReview, is_valid_id
 from promptcrafter.storage import logs, prompts
 from promptcrafter.storage.logs import LogRecord
 from promptcrafter.storage.transaction import Transaction
@@ -83,6 +83,23 @@ def check_id(log_id: str) -> None:
     """400 for a log id not of the contract's format."""
     if not is_valid_id(log_id):
         raise Invalid(messages.LOG_BAD_ID)
+
+
+def review(tx: Transaction, *, user_id: str, log_id: str, request: LogReview | Invalid) -> LogRecord:
+    """A person's score and notes for a log: they replace `score` and `notes`; the scorers'
+    results stay in `scores`. Fields left out keep their value."""
+    found = logs.get(tx, log_id=log_id)
+    require_owner(
+        None if found is None else found[0], user_id, not_found=messages.LOG_NOT_FOUND, forbidden=messages.LOG_FORBIDDEN
+    )
+    assert found is not None
+    if isinstance(request, Invalid):
+        raise request
+    log = found[1]
+    sent = request.model_fields_set
+    score = request.score if "score" in sent else log["score"]
+    notes = request.notes if "notes" in sent else log["notes"]
+    return logs.review(tx, log=log, score=score, notes=notes)
 
 
 def delete(tx: Transaction, *, user_id: str, log_id: str) -> None:

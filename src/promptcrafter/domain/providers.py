@@ -63,10 +63,12 @@ def listed(tx: Transaction, *, user_id: str) -> list[ProviderRecord]:
 
 
 def update(
-    tx: Transaction, *, user_id: str, provider_id: str, request: ProviderUpdate, sealer: Sealer
+    tx: Transaction, *, user_id: str, provider_id: str, request: ProviderUpdate | Invalid, sealer: Sealer
 ) -> ProviderRecord:
     """Change what is sent; `apiKey: null` removes the key."""
     record = get(tx, user_id=user_id, provider_id=provider_id)
+    if isinstance(request, Invalid):
+        raise request
     sent = request.model_fields_set
     changed: dict[str, Any] = {}
     for field in ("name", "base_url", "concurrency", "timeout_seconds"):

@@ -309,11 +309,11 @@ def _detail(location: tuple[int | str, ...], message: str, items_of: str | None)
     return {**index, "field": (".".join(str(part) for part in location) or "body")[:200], "message": message[:200]}
 
 
-def parse_body_later(raw: bytes, model: type[Model], message: str) -> Model | Invalid:
+def parse_body_later(raw: bytes, model: type[Model], message: str, *, items_of: str | None = None) -> Model | Invalid:
     """`parse_body`, its error returned rather than raised: the contract checks a body only
     after the existence and ownership of the resource in the path."""
     try:
-        return parse_body(raw, model, message)
+        return parse_body(raw, model, message, items_of=items_of)
     except Invalid as error:
         return error
 

@@ -39,6 +39,7 @@ ROUTE_SCOPES: dict[tuple[str, str], tuple[str, ...] | None] = {
     ("POST", "/logs/batch"): (LOGS_WRITE,),
     ("GET", "/logs"): (LOGS_READ,),
     ("GET", "/logs/export"): (LOGS_READ,),
+    ("PATCH", "/logs/{log_id:path}"): (LOGS_WRITE,),
     ("DELETE", "/logs/{log_id:path}"): (LOGS_WRITE,),
     ("GET", "/search"): (PROMPTS_READ,),
     ("POST", "/import"): (PROMPTS_WRITE, LOGS_WRITE),

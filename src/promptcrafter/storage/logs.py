@@ -6,7 +6,7 @@ import hashlib
 from typing import Any, TypedDict
 
 import orjson
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from promptcrafter import messages
 from promptcrafter.errors import NotFound
@@ -51,6 +51,15 @@ _INSERT_SEARCH = Statement(
 _OWNER = Statement(select(logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
 _OWNERS = IdLookup(lambda ids: select(logs.c.id, logs.c.owner_id).where(logs.c.id.in_(ids)))
 _DELETE = Statement(delete(logs).where(logs.c.id == bindparam("log_id")))
+_ONE = Statement(select(*COLUMNS, logs.c.owner_id).where(logs.c.id == bindparam("log_id")))
+_REVIEW = Statement(
+    update(logs)
+    .where(logs.c.id == bindparam("log_id"))
+    .values(score=bindparam("new_score"), score_is_integer=bindparam("is_integer"), notes=bindparam("new_notes"))
+)
+_REINDEX = Statement(
+    update(log_search).where(log_search.c.log_id == bindparam("log_id")).values(search_folded=bindparam("folded"))
+)
 # Read off the index on (prompt_id, model_used, …) without visiting a log.
 _MODELS = Statement(
     select(logs.c.model_used).where(logs.c.prompt_id == bindparam("prompt_id")).distinct().order_by(logs.c.model_used)
@@ -235,6 +244,19 @@ def owners_of(tx: Transaction, *, log_ids: list[str]) -> dict[str, str]:
 def models_of(tx: Transaction, *, prompt_id: str) -> list[str]:
     """The models a prompt's logs were produced by, in order."""
     return [row["model_used"] for row in tx.all(_MODELS, prompt_id=prompt_id)]
+
+
+def get(tx: Transaction, *, log_id: str) -> tuple[str, LogRecord] | None:
+    """A log and its owner's id, or None."""
+    row = tx.first(_ONE, log_id=log_id)
+    return None if row is None else (row["owner_id"], record(row))
+
+
+def review(tx: Transaction, *, log: LogRecord, score: float | None, notes: str | None) -> LogRecord:
+    """Set a log's score and notes (a person's review); its output and `scores` stay."""
+    tx.run(_REVIEW, log_id=log["id"], new_score=score, is_integer=isinstance(score, int), new_notes=notes)
+    tx.run(_REINDEX, log_id=log["id"], folded=search_text(log["output"], notes))
+    return {**log, "score": score, "notes": notes}
 
 
 def delete_one(tx: Transaction, *, log_id: str) -> bool:

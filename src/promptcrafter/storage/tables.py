@@ -225,7 +225,8 @@ providers = Table(
     metadata,
     Column("id", String(64), primary_key=True),
     Column("owner_id", String(64), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("name", Text, nullable=False),
+    # Listed by name in code point order on both stores, as prompt titles are.
+    Column("name", Text().with_variant(Text(collation="C"), "postgresql"), nullable=False),
     Column("base_url", Text, nullable=False),
     Column("api_key_sealed", Text, nullable=True),
     Column("api_key_hint", Text, nullable=True),

@@ -12,7 +12,7 @@ from promptcrafter.domain import datasets as rules
 from promptcrafter.domain import listing
 from promptcrafter.schemas_runs import DatasetCreate, DatasetRead, DatasetUpdate, ItemBatch, ItemBatchRead, ItemRead
 from promptcrafter.server import shapes
-from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
+from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body, parse_body_later
 from promptcrafter.server.openapi import body, errors, paging, parameters
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
@@ -71,7 +71,7 @@ async def get_dataset(dataset_id: str, caller: Authenticated) -> Response:
 async def update_dataset(dataset_id: str, caller: Authenticated, raw: Body) -> Response:
     """Rename a dataset or change its description."""
     rules.check_id(dataset_id)
-    request = parse_body(raw, DatasetUpdate, messages.FIELDS_INVALID)
+    request = parse_body_later(raw, DatasetUpdate, messages.FIELDS_INVALID)
     record = await caller.write(rules.update, user_id=caller.user_id, dataset_id=dataset_id, request=request)
     return JSONResponse(shapes.dataset(record))
 
@@ -99,9 +99,9 @@ async def add_items(dataset_id: str, caller: Authenticated, raw: Body) -> Respon
     """Add 1 to 1,000 items at the end of the dataset, all or none: one bad item is a 400 naming
     its index, and nothing is stored."""
     rules.check_id(dataset_id)
-    request = parse_body(raw, ItemBatch, messages.FIELDS_INVALID, items_of="items")
+    request = parse_body_later(raw, ItemBatch, messages.FIELDS_INVALID, items_of="items")
     records = await caller.write(
-        rules.add_items, bulk=True, user_id=caller.user_id, dataset_id=dataset_id, items=request.items
+        rules.add_items, bulk=True, user_id=caller.user_id, dataset_id=dataset_id, request=request
     )
     return JSONResponse({"items": [shapes.item(record) for record in records]}, status_code=201)
 

@@ -10,9 +10,9 @@ from starlette.responses import Response
 from promptcrafter import messages
 from promptcrafter.domain import listing
 from promptcrafter.domain import logs as rules
-from promptcrafter.schemas import LogBatch, LogBatchRead, LogCreate, LogRead
+from promptcrafter.schemas import LogBatch, LogBatchRead, LogCreate, LogRead, LogReview
 from promptcrafter.server import shapes
-from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body
+from promptcrafter.server.deps import Authenticated, Body, Caller, authenticated, parse_body, parse_body_later
 from promptcrafter.server.openapi import LOG_FILTERS, body, errors, paging, parameter, parameters
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
@@ -93,6 +93,31 @@ async def scope_of(caller: Caller, prompt_id: str | None) -> dict[str, Any]:
         return {"owner_id": caller.user_id}
     await caller.read(rules.require_listable, user_id=caller.user_id, prompt_id=prompt_id)
     return {"prompt_id": prompt_id}
+
+
+@router.patch(
+    "/{log_id:path}",
+    response_model=LogRead,
+    responses=errors(
+        401,
+        413,
+        415,
+        saying={
+            400: (messages.LOG_BAD_ID, messages.FIELDS_INVALID),
+            403: messages.LOG_FORBIDDEN,
+            404: messages.LOG_NOT_FOUND,
+        },
+    ),
+    openapi_extra=body(LogReview),
+)
+async def review_log(log_id: str, caller: Authenticated, raw: Body) -> Response:
+    """Score a log (or change its notes) by hand: the score replaces `score`, and a run's
+    scorers' results stay in `scores`."""
+    rules.check_id(log_id)
+    request = parse_body_later(raw, LogReview, messages.FIELDS_INVALID)
+    return JSONResponse(
+        shapes.log(await caller.write(rules.review, user_id=caller.user_id, log_id=log_id, request=request))
+    )
 
 
 @router.delete(

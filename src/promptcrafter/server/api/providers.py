@@ -9,7 +9,7 @@ from promptcrafter import messages
 from promptcrafter.domain import providers as rules
 from promptcrafter.schemas_runs import ProviderCreate, ProviderRead, ProviderUpdate
 from promptcrafter.server import shapes
-from promptcrafter.server.deps import Authenticated, Body, parse_body
+from promptcrafter.server.deps import Authenticated, Body, parse_body, parse_body_later
 from promptcrafter.server.openapi import body, errors
 from promptcrafter.server.responses import JSONResponse
 from promptcrafter.server.routing import DirectRoute
@@ -79,8 +79,7 @@ async def get_provider(provider_id: str, caller: Authenticated) -> Response:
 )
 async def update_provider(provider_id: str, caller: Authenticated, raw: Body) -> Response:
     """Change a provider: fields left out keep their value; `apiKey: null` removes the key."""
-    await caller.confirm()
-    request = parse_body(raw, ProviderUpdate, messages.FIELDS_INVALID)
+    request = parse_body_later(raw, ProviderUpdate, messages.FIELDS_INVALID)
     record = await caller.write(
         rules.update, user_id=caller.user_id, provider_id=provider_id, request=request, sealer=caller.context.sealer
     )

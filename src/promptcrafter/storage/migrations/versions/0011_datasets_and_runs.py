@@ -46,7 +46,7 @@ def upgrade() -> None:
         "providers",
         sa.Column("id", sa.String(64), primary_key=True),
         _owner(),
-        sa.Column("name", sa.Text, nullable=False),
+        sa.Column("name", sa.Text().with_variant(sa.Text(collation="C"), "postgresql"), nullable=False),
         sa.Column("base_url", sa.Text, nullable=False),
         sa.Column("api_key_sealed", sa.Text, nullable=True),
         sa.Column("api_key_hint", sa.Text, nullable=True),
