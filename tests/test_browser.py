@@ -1,13 +1,16 @@
 """The web pages in a real browser (Debian's Chromium, driven by Playwright) against a live
-`promptcrafter serve`: the whole evaluation loop as a person does it, what another account and
-a forged form get, an accessibility check (axe-core) of every page, and screenshots of every
-page in light and dark mode under `build/screenshots/` (the README shows two of them)."""
+`promptcrafter serve`: the whole evaluation loop as a person does it, a run on a dataset
+against a real OpenAI-compatible server (tests/fake_openai.py), what another account and a
+forged form get, an accessibility check (axe-core) of every page, and screenshots of every page
+in light and dark mode and at a phone's width under `build/screenshots/` (the README shows two
+of them)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from fake_openai import FakeOpenAI, Fault
 from helpers import LiveServer, start_server, stop_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -137,6 +141,53 @@ def test_the_evaluation_loop_in_a_browser(browser: Browser, server: LiveServer, 
     assert page.goto("/").url.endswith("/login?next=/")
 
 
+def test_a_run_on_a_dataset_in_a_browser(browser: Browser, server: LiveServer) -> None:
+    page = new_page(browser, server.url)
+    sign_up(page, "Fox Mulder", "fox@example.com")
+    with FakeOpenAI() as fake:
+        page.get_by_role("link", name="Providers").click()
+        page.get_by_label("Name", exact=True).fill("local")
+        page.get_by_label("Base URL").fill(fake.base_url)
+        page.get_by_label("API key (optional)").fill("sk-browser-secret-4242")
+        page.get_by_label("Models", exact=True).fill("echo 0.15 0.60\nupper 0.15 0.60")
+        page.get_by_role("button", name="Add provider").click()
+        expect(page.get_by_role("status")).to_have_text("Provider added.")
+        assert "sk-browser-secret-4242" not in page.content()
+
+        page.get_by_role("link", name="Datasets").click()
+        page.get_by_label("Name", exact=True).fill("tickets")
+        page.get_by_role("button", name="Create dataset").click()
+        tickets = ("refund please", "where is my parcel", "cancel my plan", "upgrade me")
+        page.get_by_label("CSV or JSON Lines").fill("ticket,expected\n" + "".join(f"{t},{t}\n" for t in tickets))
+        page.get_by_role("button", name="Add these items").click()
+        expect(page.get_by_role("status")).to_have_text("Added 4 items.")
+        expect(page.locator("table.items tbody tr")).to_have_count(4)
+
+        page.get_by_role("link", name="New prompt").first.click()
+        page.get_by_label("Title").fill("Echo a ticket")
+        page.get_by_label("Content").fill("{{ticket}}")
+        page.get_by_label("Model").fill("echo")
+        page.get_by_role("button", name="Save").click()
+        page.get_by_role("link", name="Run on a dataset").click()
+        page.get_by_label("Dataset", exact=True).select_option(label="tickets (4 items)")
+        page.get_by_label("local:echo").check()
+        page.get_by_label("local:upper").check()
+        page.get_by_label("exact: the answer is the expected one").check()
+        page.get_by_role("button", name="Start the run").click()
+        # The page follows the run by itself, then shows the leaderboard once it is done.
+        expect(page.locator(".run-progress .status")).to_have_text("done", timeout=15_000)
+    expect(page.locator("table.leaderboard tbody th")).to_have_text(["local/echo", "local/upper"])
+    expect(page.locator("table.leaderboard tbody tr").first).to_contain_text("10.00")
+    expect(page.locator("table.results tbody tr")).to_have_count(4)
+    page.get_by_label("a", exact=True).select_option("local/upper")
+    page.get_by_label("b", exact=True).select_option("local/echo")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.get_by_role("status").first).to_contain_text("Only the logs of")
+    expect(page.locator(".verdict")).to_have_text(
+        "local/echo scores higher than local/upper by 10.0 points on each of the 4 inputs both scored."
+    )
+
+
 def test_another_account_and_a_forged_form_get_nothing(browser: Browser, server: LiveServer) -> None:
     owner = new_page(browser, server.url)
     sign_up(owner, "Owner", "owner@example.com")
@@ -160,7 +211,7 @@ def test_another_account_and_a_forged_form_get_nothing(browser: Browser, server:
 
 
 def test_every_page_passes_an_accessibility_check_in_light_and_dark(browser: Browser, server: LiveServer) -> None:
-    token = _seeded_account(server)
+    seeded = _seeded_account(server)
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
     prompt = "/p/support-summary"
@@ -175,6 +226,13 @@ def test_every_page_passes_an_accessibility_check_in_light_and_dark(browser: Bro
         "new-prompt": "/new",
         "account": "/account",
         "api-keys": "/account/keys",
+        "datasets": "/d",
+        "dataset": f"/d/{seeded['dataset']}",
+        "providers": "/account/providers",
+        "run-form": f"{prompt}/run",
+        "runs": "/r",
+        "run": f"/r/{seeded['run']}",
+        "compare-run": f"{prompt}/compare?by=modelUsed&a=local/echo&b=local/upper&runId={seeded['run']}",
     }
     for scheme in ("light", "dark"):
         page = new_page(browser, server.url, scheme)
@@ -197,16 +255,17 @@ def test_every_page_passes_an_accessibility_check_in_light_and_dark(browser: Bro
     phone.get_by_label("Email").fill("reader@example.com")
     phone.get_by_label("Password").fill(PASSWORD)
     phone.get_by_role("button", name="Sign in").click()
-    for name in ("library", "compare"):
+    for name in ("library", "compare", "datasets", "dataset", "providers", "run-form", "runs", "run", "compare-run"):
         phone.goto(pages[name])
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width} px wide on a phone"
         phone.screenshot(path=SCREENSHOTS / f"{name}-phone.png", full_page=True)
-    assert token
 
 
-def _seeded_account(server: LiveServer) -> str:
-    """An account holding the README's example (a prompt whose two versions ran on 30 tickets)."""
+def _seeded_account(server: LiveServer) -> dict[str, str]:
+    """An account holding the README's example (a prompt whose two versions ran on 30 tickets),
+    and a dataset of tickets that prompt ran on with two models, one call failing; the ids of
+    the dataset and the run."""
     with httpx.Client(base_url=server.url) as http:
         http.post("/auth/signup", json={"name": "Reader", "email": "reader@example.com", "password": PASSWORD})
         token: str = http.post("/auth/login", json={"email": "reader@example.com", "password": PASSWORD}).json()[
@@ -218,6 +277,53 @@ def _seeded_account(server: LiveServer) -> str:
             "prompts": [record for record in records if "content" in record],
             "logs": [record for record in records if "output" in record],
         }
-        response = http.post("/import", json=body, headers={"Authorization": f"Bearer {token}"})
+        headers = {"Authorization": f"Bearer {token}"}
+        response = http.post("/import", json=body, headers=headers)
         assert response.status_code == 200, response.text
-    return token
+        return {"dataset": (dataset := _seeded_dataset(http, headers)), "run": _seeded_run(http, headers, dataset)}
+
+
+def _seeded_dataset(http: httpx.Client, headers: dict[str, str]) -> str:
+    dataset = {"name": "support tickets", "description": "Real tickets, with the product area each is about."}
+    dataset_id: str = http.post("/datasets", json=dataset, headers=headers).json()["_id"]
+    areas = ("billing", "SHIPPING", "accounts", "billing", "API", "mobile app")
+    items = [
+        {
+            "input": {
+                "ticket": f"Ticket {1000 + number}: the customer writes about {area.lower()}; needs an answer soon."
+            },
+            "expected": area,
+        }
+        for number, area in enumerate(areas)
+    ]
+    response = http.post(f"/datasets/{dataset_id}/items", json={"items": items}, headers=headers)
+    assert response.status_code == 201, response.text
+    return dataset_id
+
+
+def _seeded_run(http: httpx.Client, headers: dict[str, str], dataset_id: str) -> str:
+    """The README's prompt run on the dataset with two models (one call refused), scored by
+    whether each answer holds the expected product area."""
+    with FakeOpenAI() as fake:
+        fake.script("upper", Fault.status(400, message="This model is not available in your region."))
+        provider = {
+            "name": "local",
+            "baseUrl": fake.base_url,
+            "apiKey": "sk-seeded-never-shown-0042",
+            "models": [{"name": "echo", "inputPer1M": 0.15, "outputPer1M": 0.6}, {"name": "upper"}],
+        }
+        assert http.post("/providers", json=provider, headers=headers).status_code == 201
+        run = {
+            "promptId": "support-summary",
+            "datasetId": dataset_id,
+            "models": [{"provider": "local", "model": "echo"}, {"provider": "local", "model": "upper"}],
+            "scorers": [{"type": "contains"}, {"type": "exact"}],
+        }
+        response = http.post("/runs", json=run, headers=headers)
+        assert response.status_code == 202, response.text
+        run_id: str = response.json()["_id"]
+        deadline = time.monotonic() + 20
+        while http.get(f"/runs/{run_id}", headers=headers).json()["status"] != "done":
+            assert time.monotonic() < deadline, "the seeded run did not finish"
+            time.sleep(0.1)
+    return run_id

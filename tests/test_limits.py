@@ -30,7 +30,7 @@ def add_prompt(client: TestClient, user: User) -> str:
         ("PUT", "/prompts", "GET, HEAD, POST"),
         ("POST", "/prompts/prompt_1", "DELETE, GET, HEAD, PATCH"),
         ("PATCH", "/logs", "GET, HEAD, POST"),
-        ("GET", "/logs/log_1", "DELETE"),
+        ("GET", "/logs/log_1", "DELETE, PATCH"),
         ("POST", "/health", "GET, HEAD"),
         ("GET", "/auth/login", "POST"),
     ],

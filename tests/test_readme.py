@@ -7,6 +7,7 @@ Nothing else in the examples is changed.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -18,9 +19,11 @@ from typing import Any
 
 import pytest
 
+from fake_openai import FakeOpenAI
 from helpers import LiveServer, start_server, stop_server
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+TICKETS = README.parent / "examples" / "tickets.csv"
 README_ADDRESSES = ("localhost:8000", "127.0.0.1:8000")
 # The README's account.
 PASSWORD = "a long passphrase"
@@ -50,9 +53,7 @@ def for_server(example: str, server: LiveServer) -> str:
 
 def run_bash(script: str, tmp_path: Path) -> str:
     """The script's output; it must succeed, every step of it (`set -e`, `pipefail`)."""
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("PROMPTCRAFTER_")
-    }
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PROMPTCRAFTER_")}
     environment.update(
         # The commands installed beside this Python, as after `source .venv/bin/activate`.
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -141,3 +142,27 @@ def test_statistics_example_prints_the_verdict_shown(server: LiveServer, tmp_pat
     for _ in range(2):
         output = run_bash(example, tmp_path)
         assert " ".join(shown.split()) in " ".join(output.split())
+
+
+def answer_as_team(messages: list[dict[str, Any]], wrong_every: int) -> str:
+    """A model that names the right team for a ticket, except for every `wrong_every`-th ticket."""
+    ticket = str(messages[-1]["content"]).rsplit("\n", 1)[-1]
+    with TICKETS.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    index, team = next((index, row["expected"]) for index, row in enumerate(rows) if row["ticket"] == ticket)
+    return "Shipping." if index % wrong_every == 0 and team != "shipping" else team.capitalize() + "."
+
+
+def test_runs_example_runs_a_prompt_on_two_models_and_prints_the_verdict(server: LiveServer, tmp_path: Path) -> None:
+    run_bash(for_server(shell_example("A first session with curl"), server), tmp_path)
+    run_bash(for_server(shell_example("Command line"), server), tmp_path)
+    example = for_server(shell_example("Run a prompt over a dataset"), server)
+    with FakeOpenAI() as ollama:
+        ollama.answers["llama3.1:8b"] = lambda messages: answer_as_team(messages, wrong_every=10)
+        ollama.answers["qwen2.5:7b"] = lambda messages: answer_as_team(messages, wrong_every=2)
+        example = example.replace("examples/", f"{README.parent}/examples/")
+        output = run_bash(example.replace("http://localhost:11434/v1", ollama.base_url), tmp_path)
+        assert ollama.calls() == 40
+    said = " ".join(output.split())
+    assert "40 of 40 calls answered, 0 failed" in said
+    assert "local/llama3.1:8b scores higher than local/qwen2.5:7b" in said, output

@@ -141,15 +141,22 @@ def test_clustered_interval_agrees_with_millers_formula_on_raw_data(seed: int) -
 
 
 def test_inputs_scored_alike_widen_the_interval() -> None:
-    # Two inputs, each scored twice alike: mean 5, cluster residual sums −6 and +6,
-    # so SE² = (36 + 36) / 4² = 4.5 and the interval is 5 ± t(0.975, 1)·√4.5 = 5 ± 12.706·2.121 = 5 ± 26.95;
-    # the naive one is 5 ± t(0.975, 3)·√12/2 = 5 ± 3.182·1.732 = 5 ± 5.51.
-    scores = [2.0, 2.0, 8.0, 8.0]
-    clustered = summary(4, Scores.of(scores), Clusters.of(scores, ["x", "x", "y", "y"]))["ci95"]
-    naive = summary(4, Scores.of(scores))["ci95"]
-    assert clustered == [close(5 - 12.706204736 * math.sqrt(4.5)), close(5 + 12.706204736 * math.sqrt(4.5))]
-    assert naive == [close(5 - 3.182446305 * math.sqrt(3)), close(5 + 3.182446305 * math.sqrt(3))]
+    # Four inputs, each scored twice alike: mean 5, cluster residual sums −2, +2, −2, +2,
+    # so SE² = 16 / 8² = 0.25 and the interval is 5 ± t(0.975, 3)·0.5 = 5 ± 3.182·0.5;
+    # the naive one is 5 ± t(0.975, 7)·√(8/7)/√8 = 5 ± 2.365·0.378.
+    scores = [4.0, 4.0, 6.0, 6.0, 4.0, 4.0, 6.0, 6.0]
+    clustered = summary(8, Scores.of(scores), Clusters.of(scores, ["x", "x", "y", "y", "z", "z", "w", "w"]))["ci95"]
+    naive = summary(8, Scores.of(scores))["ci95"]
+    assert clustered == [close(5 - 3.182446305 * 0.5), close(5 + 3.182446305 * 0.5)]
+    assert naive == [close(5 - 2.364624252 / math.sqrt(7)), close(5 + 2.364624252 / math.sqrt(7))]
     assert clustered[1] - clustered[0] > naive[1] - naive[0]
+
+
+def test_the_interval_of_a_mean_stays_within_the_scores_range() -> None:
+    # Two inputs scored twice alike: the clustered interval 5 ± t(0.975, 1)·√4.5 = 5 ± 26.95 is clipped to 0–10.
+    scores = [2.0, 2.0, 8.0, 8.0]
+    assert summary(4, Scores.of(scores), Clusters.of(scores, ["x", "x", "y", "y"]))["ci95"] == [0.0, 10.0]
+    assert summary(3, Scores.of([10.0, 10.0, 9.0]))["ci95"][1] == 10.0
 
 
 def test_inputs_whose_scores_offset_each_other_narrow_the_interval() -> None:

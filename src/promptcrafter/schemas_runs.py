@@ -380,7 +380,7 @@ class RunOutputRead(BaseModel):
 
     modelUsed: str
     repeat: int
-    status: str = Field(description="pending, claimed, calling, done, failed or cancelled.")
+    status: str = Field(description="pending, calling, done, failed or cancelled.")
     error: str | None = Field(None, description="Why the call failed, after its retries.")
     logId: str | None
     output: str | None

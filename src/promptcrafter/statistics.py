@@ -40,6 +40,7 @@ _POWER = 0.80
 HISTOGRAM_BINS = 11
 MINUS = "\N{MINUS SIGN}"
 METHODS = ("mean", "bradley-terry")
+SCORE_MIN, SCORE_MAX = 0.0, 10.0
 ELO_BASE = 1000.0
 ELO_SCALE = 400.0
 # Wilcoxon's exact null distribution is cheap and exact only up to this many non-zero differences without ties.
@@ -212,8 +213,12 @@ def _mean_interval(scores: Scores, mean: float, sd: float | None, clusters: Clus
         # One cluster leaves no degrees of freedom: its clustered standard error says nothing.
         if clusters.count < 2:
             return None
-        return _t_interval(mean, clusters.standard_error(scored, mean), clusters.count - 1)
-    return _t_interval(mean, sd / math.sqrt(scored), scored - 1)
+        interval = _t_interval(mean, clusters.standard_error(scored, mean), clusters.count - 1)
+    else:
+        interval = _t_interval(mean, sd / math.sqrt(scored), scored - 1)
+    # A mean score lies within the scores' range, whatever a few scores of 0 and 10 make the
+    # t-interval say: its bounds are clipped to 0–10.
+    return [max(interval[0], SCORE_MIN), min(interval[1], SCORE_MAX)]
 
 
 def _t_interval(center: float, standard_error: float, degrees_of_freedom: float) -> list[float]:

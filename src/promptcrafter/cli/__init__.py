@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from promptcrafter.cli import client, server
+from promptcrafter.cli import client, datasets, runs, server
 
 app = typer.Typer(
     name="promptcrafter",
@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 server.register(app)
 client.register(app)
+datasets.register(app)
+runs.register(app)
 
 
 @app.callback()

@@ -598,6 +598,7 @@ def compare(
         str | None, typer.Option("--by", help="promptVersion or modelUsed (default: promptVersion with a prompt).")
     ] = None,
     target: Annotated[float | None, typer.Option(help="The difference worth detecting (default 0.5).")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Only the logs this run made.")] = None,
     url: UrlOption = None,
     as_json: JsonOption = False,
     format: FormatOption = TableFormat.table,
@@ -608,10 +609,10 @@ def compare(
     with _session(url) as client:
         if len(arguments) == 3:
             prompt_id, a, b = arguments
-            answer = client.compare(prompt_id, a, b, by=by or "promptVersion", target=target)
+            answer = client.compare(prompt_id, a, b, by=by or "promptVersion", target=target, run_id=run_id)
         else:
             a, b = arguments
-            answer = client.compare_across(a, b, by=by or "modelUsed", target=target)
+            answer = client.compare_across(a, b, by=by or "modelUsed", target=target, run_id=run_id)
     _emit_statistics(answer, _comparison_rows(answer), as_json, format, _comparison_view)
 
 
@@ -732,10 +733,11 @@ def _comparison_view(answer: Json) -> RenderableType:
     difference, paired, power = answer["difference"], answer["paired"], answer["power"]
     if difference is not None:
         figures.add_row("b − a", f"{_figure(difference['mean'])} (95% CI {_interval(difference['ci95'])})")
-        figures.add_row("Welch", f"t = {_figure(difference['welch']['t'])}, p = {_figure(difference['welch']['p'], 4)}")
+        # Without spread on either side (every score equal) there is no test to show.
+        welch, mann_whitney = difference["welch"] or {}, difference["mannWhitney"] or {}
+        figures.add_row("Welch", f"t = {_figure(welch.get('t'))}, p = {_figure(welch.get('p'), 4)}")
         figures.add_row(
-            "Mann–Whitney",
-            f"U = {_figure(difference['mannWhitney']['u'], 1)}, p = {_figure(difference['mannWhitney']['p'], 4)}",
+            "Mann–Whitney", f"U = {_figure(mann_whitney.get('u'), 1)}, p = {_figure(mann_whitney.get('p'), 4)}"
         )
         figures.add_row("Cohen's d", _figure(difference["cohensD"]))
     if paired is not None:

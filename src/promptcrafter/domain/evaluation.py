@@ -171,11 +171,21 @@ class Example:
 
 
 def gather_examples(
-    tx: Transaction, *, user_id: str, prompt_id: str, by: str, a: Any, b: Any, inputs: int = 30
+    tx: Transaction,
+    *,
+    user_id: str,
+    prompt_id: str,
+    by: str,
+    a: Any,
+    b: Any,
+    filters: dict[str, Any] | None = None,
+    inputs: int = 30,
 ) -> list[Example]:
-    """Side by side, what a and b produced on up to `inputs` of the inputs both scored."""
+    """Side by side, what a and b produced on up to `inputs` of the inputs both scored (among the
+    logs the filters select)."""
     require_readable(tx, user_id=user_id, prompt_id=prompt_id)
-    rows = aggregates.shared_input_logs(tx, by=by, a=a, b=b, filters=_scope(user_id, prompt_id, {}), inputs=inputs)
+    scope = _scope(user_id, prompt_id, filters or {})
+    rows = aggregates.shared_input_logs(tx, by=by, a=a, b=b, filters=scope, inputs=inputs)
     examples: dict[int, Example] = {}
     for row in rows:
         example = examples.setdefault(row["input_key"], Example(orjson.loads(row["input"]), [], []))

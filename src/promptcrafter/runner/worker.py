@@ -73,6 +73,7 @@ class Runner:
         # Per provider: how many calls it allows at once (as last read), and the tasks held here.
         self._concurrency: dict[str, int] = {}
         self._held: Counter[str] = Counter()
+        self._holding: set[Task] = set()
         self._clients: dict[tuple[str, int], openai.AsyncOpenAI] = {}
 
     def start(self) -> None:
@@ -109,9 +110,10 @@ class Runner:
                     claimed = len(tasks)
                     for task in tasks:
                         self._held[task.provider_id] += 1
+                        self._holding.add(task)
                         running = asyncio.create_task(self._execute(task))
                         self._active.add(running)
-                        running.add_done_callback(functools.partial(self._finished, task.provider_id))
+                        running.add_done_callback(functools.partial(self._finished, task))
             except Exception:  # a busy or unreachable database: the next round tries again
                 logger.warning("could not claim run tasks", exc_info=True)
             if claimed and claimed == CLAIM_BATCH:
@@ -126,10 +128,17 @@ class Runner:
         """How many more calls to this provider this process may make now."""
         return self._concurrency.get(provider_id, DEFAULT_CONCURRENCY) - self._held[provider_id]
 
-    def _finished(self, provider_id: str, task: asyncio.Task[None]) -> None:
-        self._active.discard(task)
-        self._held[provider_id] -= 1
-        self._wake.set()  # a slot is free
+    def _free(self, task: Task) -> None:
+        """The task's call is over: its provider may take another from this process (scoring and
+        storing the answer need no slot)."""
+        if task in self._holding:
+            self._holding.discard(task)
+            self._held[task.provider_id] -= 1
+            self._wake.set()
+
+    def _finished(self, task: Task, running: asyncio.Task[None]) -> None:
+        self._active.discard(running)
+        self._free(task)
 
     async def _renewing(self) -> None:
         while True:
@@ -158,30 +167,30 @@ class Runner:
     async def _call_and_store(self, task: Task) -> None:
         spec = await self._spec(task.run_id)
         model = spec.models[task.model_index]
-        provider = await self.db.read(providers.get, provider_id=model["provider"])
+        provider, item = await self.db.read(_call_inputs, provider_id=model["provider"], item_seq=task.item_seq)
         if provider is not None:
             self._concurrency[provider["id"]] = provider["concurrency"]
-        item = await self.db.read(datasets.item, seq=task.item_seq)
-        async with self._limit(provider):
-            if not await self.db.write(runs.begin_call, task=task, worker=self.worker):
-                raise LostTask  # cancelled, or taken over
-            if provider is None:
-                raise CallFailed("The provider was deleted.")
-            if item is None:
-                raise CallFailed("The item was deleted.")
-            missing = templates.missing(spec.content, item["input"])
-            if missing:
-                raise CallFailed(f"The item has no value for {', '.join(missing)}.")
-            prompt = templates.render(spec.content, item["input"])
-            answer = await complete(
-                self._client(provider),
-                model=model["model"],
-                messages=[{"role": "user", "content": prompt}],
-                params=model["params"],
-            )
+        try:
+            async with self._limit(provider):
+                if provider is None:
+                    raise CallFailed("The provider was deleted.")
+                if item is None:
+                    raise CallFailed("The item was deleted.")
+                missing = templates.missing(spec.content, item["input"])
+                if missing:
+                    raise CallFailed(f"The item has no value for {', '.join(missing)}.")
+                prompt = templates.render(spec.content, item["input"])
+                answer = await complete(
+                    self._client(provider),
+                    model=model["model"],
+                    messages=[{"role": "user", "content": prompt}],
+                    params=model["params"],
+                )
+        finally:
+            self._free(task)
         found, notes = await self._scores(spec, item, answer.text)
         cost = provider_rules.cost(provider, model["model"], answer.input_tokens, answer.output_tokens)
-        stored = await self.db.write(
+        await self.db.write(
             _store,
             task=task,
             worker=self.worker,
@@ -193,8 +202,6 @@ class Runner:
             notes=notes,
             cost=cost,
         )
-        if not stored:
-            raise LostTask
 
     async def _scores(
         self, spec: RunSpec, item: ItemRecord, output: str
@@ -207,7 +214,10 @@ class Runner:
             if scorer.type == "judge":
                 found[scorer.name], note = await self._judge(spec, scorer, item, output)
             else:
-                outcome = await asyncio.to_thread(scorers.score, scorer, output, item["expected"])
+                # Patterns and schemas may take a while on a long output; the rest take microseconds.
+                slow = scorer.type in ("regex", "json-schema")
+                score = functools.partial(scorers.score, scorer, output, item["expected"])
+                outcome = await asyncio.to_thread(score) if slow else score()
                 found[scorer.name], note = outcome.score, outcome.note
             if note:
                 notes.append(note if scorer.type == "judge" else f"{scorer.name}: {note}")
@@ -261,6 +271,13 @@ class Runner:
         return found
 
 
+def _call_inputs(
+    tx: Transaction, *, provider_id: str, item_seq: int
+) -> tuple[ProviderRecord | None, ItemRecord | None]:
+    """A task's provider and item, in one unit of work (either may have been deleted since)."""
+    return providers.get(tx, provider_id=provider_id), datasets.item(tx, seq=item_seq)
+
+
 def _run_spec(tx: Transaction, *, run_id: str) -> RunSpec:
     run = runs.get(tx, run_id=run_id)
     if run is None:
@@ -290,8 +307,9 @@ def _store(
     scores: dict[str, float | None] | None,
     notes: str | None,
     cost: float | None,
-) -> bool:
-    """Store the answer as a log and mark its task done, or neither when the task is no longer ours."""
+) -> None:
+    """Store the answer as a log and mark its task done, or neither (LostTask) when the task is no
+    longer ours."""
     first = None if not scores else next(iter(scores.values()))
     log = logs.create(
         tx,
@@ -313,4 +331,3 @@ def _store(
     )
     if not runs.finish(tx, task=task, worker=worker, log_id=log["id"], error=None):
         raise LostTask  # rolls the log back
-    return True

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import orjson
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, null, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, insert, null, or_, select, update
 
 from promptcrafter.storage.keyset import PAGE_CHARACTERS, PAGE_SIZE, Page, Phase, SortedList, bad_key
 from promptcrafter.storage.statements import Record, Statement
@@ -25,8 +25,8 @@ from promptcrafter.storage.values import new_id, now_ms
 
 # Due tasks one claim looks at (and on PostgreSQL locks, briefly): enough for a few providers.
 CANDIDATES = 64
-PENDING, CLAIMED, CALLING, DONE, FAILED, CANCELLED = "pending", "claimed", "calling", "done", "failed", "cancelled"
-OPEN = (PENDING, CLAIMED, CALLING)
+PENDING, CALLING, DONE, FAILED, CANCELLED = "pending", "calling", "done", "failed", "cancelled"
+OPEN = (PENDING, CALLING)
 
 
 def _among(*statuses: str) -> ColumnElement[bool]:
@@ -84,15 +84,10 @@ _DUE = (
 # Tasks another claim holds are skipped, not waited for.
 _CLAIMABLE = Statement(_DUE.with_for_update(skip_locked=True))
 _CLAIM = Statement(
-    update(run_tasks).where(_TASK_KEY).values(status=CLAIMED, worker=bindparam("holder"), due_at=bindparam("until"))
+    update(run_tasks).where(_TASK_KEY).values(status=CALLING, worker=bindparam("holder"), due_at=bindparam("until"))
 )
 _START_RUN = Statement(
     update(runs).where(runs.c.id == bindparam("run_id"), runs.c.status == "queued").values(status="running")
-)
-_BEGIN_CALL = Statement(
-    update(run_tasks)
-    .where(_TASK_KEY, run_tasks.c.status == CLAIMED, run_tasks.c.worker == bindparam("holder"))
-    .values(status=CALLING)
 )
 _FINISH = Statement(
     update(run_tasks)
@@ -108,22 +103,22 @@ _END_RUN = Statement(
 )
 _RENEW = Statement(
     update(run_tasks)
-    .where(run_tasks.c.worker == bindparam("holder"), _among(CLAIMED, CALLING))
+    .where(run_tasks.c.worker == bindparam("holder"), run_tasks.c.status == CALLING)
     .values(due_at=bindparam("until"))
 )
 _RELEASE = Statement(
     update(run_tasks)
-    .where(run_tasks.c.worker == bindparam("holder"), _among(CLAIMED, CALLING))
+    .where(run_tasks.c.worker == bindparam("holder"), run_tasks.c.status == CALLING)
     .values(status=PENDING, worker=null(), due_at=bindparam("now"))
 )
 _RELEASE_ONE = Statement(
     update(run_tasks)
-    .where(_TASK_KEY, run_tasks.c.worker == bindparam("holder"), _among(CLAIMED, CALLING))
+    .where(_TASK_KEY, run_tasks.c.worker == bindparam("holder"), run_tasks.c.status == CALLING)
     .values(status=PENDING, worker=null(), due_at=bindparam("now"))
 )
 _CANCEL_TASKS = Statement(
     update(run_tasks)
-    .where(run_tasks.c.run_id == bindparam("run_id"), _among(PENDING, CLAIMED))
+    .where(run_tasks.c.run_id == bindparam("run_id"), run_tasks.c.status == PENDING)
     .values(status=CANCELLED, worker=null())
 )
 _CANCEL_RUN = Statement(
@@ -169,7 +164,6 @@ _RESULTS = Statement(
     )
     .order_by(run_tasks.c.item_seq, run_tasks.c.model_index, run_tasks.c.repeat)
 )
-_OPEN_TASKS = Statement(select(func.count()).where(run_tasks.c.run_id == bindparam("run_id"), _among(*OPEN)))
 
 
 class RunRecord(TypedDict):
@@ -324,12 +318,6 @@ def claim(tx: Transaction, *, worker: str, limit: int, lease_ms: int, room: Call
     return tasks
 
 
-def begin_call(tx: Transaction, *, task: Task, worker: str) -> bool:
-    """Whether the worker may call the model for this task now: it still holds the task and the
-    run was not cancelled since it was claimed."""
-    return tx.run(_BEGIN_CALL, holder=worker, **task.key()) == 1
-
-
 def finish(tx: Transaction, *, task: Task, worker: str, log_id: str | None, error: str | None) -> bool:
     """Mark a task done (its log stored in this transaction) or failed, and count it in its run,
     which ends when it was the last; False, and nothing counted, when the worker no longer held
@@ -362,11 +350,6 @@ def cancel(tx: Transaction, *, run_id: str) -> None:
     """No task of the run starts a call after this commits (those calling may still finish)."""
     tx.run(_CANCEL_TASKS, run_id=run_id)
     tx.run(_CANCEL_RUN, run_id=run_id, now=now_ms())
-
-
-def open_tasks(tx: Transaction, *, run_id: str) -> int:
-    count: int = tx.scalar(_OPEN_TASKS, run_id=run_id)
-    return count
 
 
 def results_page(

@@ -259,11 +259,10 @@ runs = Table(
 )
 
 # The runs' work queue, shared by every server process: one row per (item, model, repeat).
-# `pending` rows are claimed once `due_at` has passed; a claimed row (`claimed`, then
-# `calling` once its call may start) belongs to `worker` until `due_at`, which the worker keeps
-# pushing forward while it lives. A row whose worker died lapses and is claimed again. A row
-# ends `done` (with its log, stored in the same transaction), `failed` (with its error) or
-# `cancelled`.
+# `pending` rows are claimed once `due_at` has passed. Claiming a row starts its call: it becomes
+# `calling`, held by `worker` until `due_at`, which the worker keeps pushing forward while it
+# lives; a row whose worker died lapses and is claimed again. A row ends `done` (with its log,
+# stored in the same transaction), `failed` (with its error) or `cancelled`.
 run_tasks = Table(
     "run_tasks",
     metadata,

@@ -1,6 +1,7 @@
 """Compare two versions or two models of a prompt: the `compare` answer drawn (both score
 distributions with their intervals, the difference against zero, the paired outcomes) with its
-verdict in words, and the outputs of both sides on the same inputs."""
+verdict in words, and the outputs of both sides on the same inputs. With `runId`, only the logs
+of that run are compared (a run's page links here for two of its models)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from promptcrafter.domain import evaluation
+from promptcrafter.domain import evaluation, listing
 from promptcrafter.domain import prompts as prompt_rules
+from promptcrafter.domain import runs as run_rules
 from promptcrafter.server.web import charts
 from promptcrafter.server.web.render import PageRoute, page
 from promptcrafter.server.web.visitors import Member
@@ -33,16 +35,30 @@ async def compare_page(prompt_id: str, visitor: Member) -> Response:
     chosen = {"by": by, "a": query.get("a", ""), "b": query.get("b", "")}
     if not chosen["a"] and not chosen["b"] and by == "promptVersion" and prompt["version"] > 1:
         chosen.update(a=str(prompt["version"] - 1), b=str(prompt["version"]))
+    run = None
+    if query.get("runId"):
+        run = await caller.read(run_rules.get, user_id=caller.user_id, run_id=query["runId"])
+        if run["prompt_id"] != prompt_id:
+            raise listing.bad_parameter("runId", "The run is of another prompt.")
     context: dict[str, Any] = {}
     if chosen["a"] and chosen["b"]:
         params = {name: [value] for name, value in chosen.items()}
+        if run is not None:
+            params["runId"] = [run["id"]]
         by, a, b, target, filters = evaluation.compare_request(params)
         found = await caller.analyse(
             evaluation.gather_comparison, user_id=caller.user_id, prompt_id=prompt_id, by=by, a=a, b=b, filters=filters
         )
         answer = await run_in_threadpool(evaluation.compare_answer, by, a, b, target, found)
         examples = await caller.analyse(
-            evaluation.gather_examples, user_id=caller.user_id, prompt_id=prompt_id, by=by, a=a, b=b, inputs=EXAMPLES
+            evaluation.gather_examples,
+            user_id=caller.user_id,
+            prompt_id=prompt_id,
+            by=by,
+            a=a,
+            b=b,
+            filters=filters,
+            inputs=EXAMPLES,
         )
         context = {"answer": answer, "examples": examples, "drawn": _charts(answer)}
     return page(
@@ -54,6 +70,7 @@ async def compare_page(prompt_id: str, visitor: Member) -> Response:
         chosen=chosen,
         tab="compare",
         examples_shown=EXAMPLES,
+        run=run,
         **context,
     )
 

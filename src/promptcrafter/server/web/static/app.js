@@ -26,3 +26,33 @@
     timer = setTimeout(refresh, 200);
   });
 })();
+
+// A running run's page follows its progress: every 2 s the progress part is fetched again, and
+// the whole page is loaded once the run has ended (to show its leaderboard and results).
+(function () {
+  "use strict";
+  var live = document.querySelector("[data-live-run]");
+  if (!live) return;
+  var every = 2000;
+  function poll() {
+    fetch(live.getAttribute("data-live-run"), { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.redirected) window.location.reload();  // signed out meanwhile
+        return response.ok && !response.redirected ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html !== null) {
+          var fresh = document.createElement("template");
+          fresh.innerHTML = html;
+          if (fresh.content.querySelector("[data-finished]")) {
+            window.location.reload();
+            return;
+          }
+          live.replaceChildren(fresh.content);
+        }
+        setTimeout(poll, every);
+      })
+      .catch(function () { setTimeout(poll, every); });
+  }
+  setTimeout(poll, every);
+})();
