@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from fake_openai import FakeOpenAI
 from helpers import PASSWORD, LiveServer, start_server, stop_server
 from promptcrafter import (
     AsyncPromptCrafterClient,
@@ -119,17 +120,13 @@ def test_login_returns_a_token_that_the_client_then_sends(server: LiveServer) ->
         assert client.me()["email"] == email
 
 
-def test_set_token_makes_the_client_act_as_that_user(
-    sdk: PromptCrafterClient, other_sdk: PromptCrafterClient
-) -> None:
+def test_set_token_makes_the_client_act_as_that_user(sdk: PromptCrafterClient, other_sdk: PromptCrafterClient) -> None:
     assert other_sdk.token is not None
     sdk.set_token(other_sdk.token)
     assert sdk.me() == other_sdk.me()
 
 
-def test_token_given_to_the_constructor_is_sent(
-    server: LiveServer, sdk: PromptCrafterClient
-) -> None:
+def test_token_given_to_the_constructor_is_sent(server: LiveServer, sdk: PromptCrafterClient) -> None:
     with PromptCrafterClient(server.url, token=sdk.token) as client:
         assert client.me() == sdk.me()
 
@@ -152,9 +149,7 @@ def test_base_url_defaults_to_port_8000_on_localhost() -> None:
 
 
 def test_create_prompt_returns_the_stored_prompt(sdk: PromptCrafterClient) -> None:
-    created = sdk.create_prompt(
-        "Subject lines", "Write five.", "gpt-4o", tags=["email", "email", "ads"]
-    )
+    created = sdk.create_prompt("Subject lines", "Write five.", "gpt-4o", tags=["email", "email", "ads"])
     assert created["_id"].startswith("prompt_")
     assert created["ownerId"] == sdk.me()["_id"]
     assert (created["title"], created["content"], created["model"]) == (
@@ -183,12 +178,8 @@ def test_get_prompts_lists_only_own_prompts_oldest_first(
     assert sdk.get_prompts() == [first, second]
 
 
-def test_update_prompt_changes_only_the_given_fields(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
-    updated = sdk.update_prompt(
-        prompt["_id"], title="Better subject lines", tags=["email", "ab-test"]
-    )
+def test_update_prompt_changes_only_the_given_fields(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
+    updated = sdk.update_prompt(prompt["_id"], title="Better subject lines", tags=["email", "ab-test"])
     assert updated["title"] == "Better subject lines"
     assert updated["tags"] == ["email", "ab-test"]
     assert (updated["content"], updated["model"]) == (prompt["content"], prompt["model"])
@@ -196,9 +187,7 @@ def test_update_prompt_changes_only_the_given_fields(
     assert sdk.get_prompt(prompt["_id"]) == updated
 
 
-def test_delete_prompt_removes_it_and_its_logs(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_delete_prompt_removes_it_and_its_logs(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     sdk.create_log(prompt["_id"], "Output.", "gpt-4o")
     assert sdk.delete_prompt(prompt["_id"]) is None
     assert sdk.get_prompts() == []
@@ -206,9 +195,7 @@ def test_delete_prompt_removes_it_and_its_logs(
 
 
 def test_search_prompts_returns_prompts_containing_every_term(sdk: PromptCrafterClient) -> None:
-    photo = sdk.create_prompt(
-        "Photosynthesis explained", "For children.", "claude", tags=["science"]
-    )
+    photo = sdk.create_prompt("Photosynthesis explained", "For children.", "claude", tags=["science"])
     sdk.create_prompt("Photo captions", "For adults.", "claude")
     assert sdk.search_prompts("PHOTO children") == [photo]
     assert sdk.search_prompts("nothing-matches-this") == []
@@ -217,9 +204,7 @@ def test_search_prompts_returns_prompts_containing_every_term(sdk: PromptCrafter
 # Logs
 
 
-def test_create_log_records_output_model_notes_and_score(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_create_log_records_output_model_notes_and_score(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     log = sdk.create_log(prompt["_id"], "1. Hello\n2. Hi\n", "gpt-4o", notes="Too short.", score=7)
     assert log["_id"].startswith("log_")
     assert log["promptId"] == prompt["_id"]
@@ -231,9 +216,7 @@ def test_create_log_records_output_model_notes_and_score(
     )
 
 
-def test_create_log_without_notes_or_score_stores_nulls(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_create_log_without_notes_or_score_stores_nulls(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     log = sdk.create_log(prompt["_id"], "Output.", "claude")
     assert (log["notes"], log["score"]) == (None, None)
 
@@ -249,18 +232,14 @@ def test_get_logs_lists_all_own_logs_oldest_first(
     assert sdk.get_logs() == [first, second]
 
 
-def test_get_logs_by_prompt_returns_only_that_prompts_logs(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_get_logs_by_prompt_returns_only_that_prompts_logs(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     second_prompt = sdk.create_prompt("Another prompt", "Text.", "claude")
     mine = sdk.create_log(prompt["_id"], "One.", "gpt-4o")
     sdk.create_log(second_prompt["_id"], "Two.", "claude")
     assert sdk.get_logs_by_prompt(prompt["_id"]) == [mine]
 
 
-def test_get_logs_by_prompt_without_logs_is_empty(
-    sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_get_logs_by_prompt_without_logs_is_empty(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     assert sdk.get_logs_by_prompt(prompt["_id"]) == []
 
 
@@ -300,11 +279,24 @@ def test_versions_labels_and_rendering(sdk: PromptCrafterClient) -> None:
 
 def test_create_log_records_version_input_and_usage(sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     log = sdk.create_log(
-        prompt["_id"], "Out.", "gpt-4o", prompt_version=1, input={"topic": "tea"},
-        latency_ms=420.5, input_tokens=12, output_tokens=3, cost_usd=0.0001,
+        prompt["_id"],
+        "Out.",
+        "gpt-4o",
+        prompt_version=1,
+        input={"topic": "tea"},
+        latency_ms=420.5,
+        input_tokens=12,
+        output_tokens=3,
+        cost_usd=0.0001,
     )
-    sent = {"promptVersion": 1, "input": {"topic": "tea"}, "latencyMs": 420.5, "inputTokens": 12, "outputTokens": 3,
-            "costUsd": 0.0001}
+    sent = {
+        "promptVersion": 1,
+        "input": {"topic": "tea"},
+        "latencyMs": 420.5,
+        "inputTokens": 12,
+        "outputTokens": 3,
+        "costUsd": 0.0001,
+    }
     assert {key: log[key] for key in sent} == sent
 
 
@@ -325,9 +317,7 @@ def test_bad_token_raises_authentication_error(server: LiveServer) -> None:
     assert str(raised.value) == "Authentication token is expired or invalid."
 
 
-def test_login_on_wrong_password_raises_authentication_error(
-    server: LiveServer, sdk: PromptCrafterClient
-) -> None:
+def test_login_on_wrong_password_raises_authentication_error(server: LiveServer, sdk: PromptCrafterClient) -> None:
     email = sdk.me()["email"]
     with PromptCrafterClient(server.url) as client, pytest.raises(AuthenticationError) as raised:
         client.login(email, "wrong password, clearly")
@@ -335,16 +325,12 @@ def test_login_on_wrong_password_raises_authentication_error(
     assert client.token is None
 
 
-def test_other_users_prompt_raises_forbidden_error(
-    other_sdk: PromptCrafterClient, prompt: dict[str, Any]
-) -> None:
+def test_other_users_prompt_raises_forbidden_error(other_sdk: PromptCrafterClient, prompt: dict[str, Any]) -> None:
     with pytest.raises(ForbiddenError) as raised:
         other_sdk.get_prompt(prompt["_id"])
     assert raised.value.status_code == 403
     assert raised.value.message == "You do not have permission to access this resource."
-    with pytest.raises(
-        ForbiddenError, match=re.escape("Prompt does not belong to the authenticated user.")
-    ):
+    with pytest.raises(ForbiddenError, match=re.escape("Prompt does not belong to the authenticated user.")):
         other_sdk.delete_prompt(prompt["_id"])
 
 
@@ -352,9 +338,7 @@ def test_other_users_log_raises_forbidden_error(
     sdk: PromptCrafterClient, other_sdk: PromptCrafterClient, prompt: dict[str, Any]
 ) -> None:
     log = sdk.create_log(prompt["_id"], "Output.", "gpt-4o")
-    with pytest.raises(
-        ForbiddenError, match=re.escape("Log does not belong to the authenticated user.")
-    ):
+    with pytest.raises(ForbiddenError, match=re.escape("Log does not belong to the authenticated user.")):
         other_sdk.delete_log(log["_id"])
 
 
@@ -365,15 +349,11 @@ def test_unknown_ids_raise_not_found_error(sdk: PromptCrafterClient) -> None:
     assert raised.value.message == "No prompt found with the specified ID."
     with pytest.raises(NotFoundError, match=re.escape("No log found with the specified ID.")):
         sdk.delete_log("log_doesnotexist")
-    with pytest.raises(
-        NotFoundError, match=re.escape("Prompt ID does not exist or is not accessible.")
-    ):
+    with pytest.raises(NotFoundError, match=re.escape("Prompt ID does not exist or is not accessible.")):
         sdk.create_log("prompt_doesnotexist", "Output.", "gpt-4o")
 
 
-def test_duplicate_signup_raises_conflict_error(
-    server: LiveServer, sdk: PromptCrafterClient
-) -> None:
+def test_duplicate_signup_raises_conflict_error(server: LiveServer, sdk: PromptCrafterClient) -> None:
     email = sdk.me()["email"].upper()
     with PromptCrafterClient(server.url) as client, pytest.raises(ConflictError) as raised:
         client.signup("Someone Else", email, PASSWORD)
@@ -393,9 +373,7 @@ def test_invalid_prompt_raises_bad_request_error_with_field_details(
 
 
 @pytest.mark.parametrize("bad_id", ["not/an/id", "..", ".", "?q=1", "#top", ""])
-def test_malformed_id_raises_bad_request_error_not_another_route(
-    sdk: PromptCrafterClient, bad_id: str
-) -> None:
+def test_malformed_id_raises_bad_request_error_not_another_route(sdk: PromptCrafterClient, bad_id: str) -> None:
     with pytest.raises(BadRequestError, match=re.escape("the prompt ID format is invalid.")):
         sdk.get_prompt(bad_id)
     with pytest.raises(BadRequestError, match=re.escape("the log ID format is invalid.")):
@@ -538,9 +516,7 @@ async def test_async_client_runs_the_whole_flow(async_sdk: AsyncPromptCrafterCli
 
 
 @pytest.mark.anyio
-async def test_async_client_raises_the_same_errors(
-    async_sdk: AsyncPromptCrafterClient, closed_url: str
-) -> None:
+async def test_async_client_raises_the_same_errors(async_sdk: AsyncPromptCrafterClient, closed_url: str) -> None:
     with pytest.raises(NotFoundError, match=re.escape("No prompt found with the specified ID.")):
         await async_sdk.get_prompt("prompt_doesnotexist")
     async with AsyncPromptCrafterClient(closed_url) as client:
@@ -733,3 +709,57 @@ async def test_a_program_uses_an_api_key_by_argument_or_environment(
     sdk.revoke_key(created["_id"])
     with PromptCrafterClient(server.url) as program, pytest.raises(AuthenticationError):
         program.get_prompt(made["_id"])
+
+
+# Datasets and runs
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as server:
+        yield server
+
+
+def test_a_run_from_the_sdk_over_more_than_one_batch_of_items(sdk: PromptCrafterClient, fake: FakeOpenAI) -> None:
+    prompt = sdk.create_prompt("Echo", "{{text}}", "echo")
+    dataset = sdk.create_dataset("many", description="more than one request's worth")
+    items = [{"input": {"text": f"item {index}"}, "expected": f"item {index}"} for index in range(1_005)]
+    added = sdk.add_items(dataset["_id"], items)
+    assert len(added) == 1_005 and sdk.get_dataset(dataset["_id"])["itemCount"] == 1_005
+    provider = sdk.create_provider("local", fake.base_url, api_key="sk-local-0123456789", concurrency=8)
+    assert provider["apiKeyHint"] == "…6789" and "apiKey" not in provider
+    seen: list[int] = []
+    run = sdk.start_run(prompt["_id"], dataset["_id"], ["local:echo"], scorers=["exact"])
+    done = sdk.wait_for_run(
+        run["_id"], poll_seconds=0.1, timeout=60, on_progress=lambda r: seen.append(r["progress"]["done"])
+    )
+    assert done["status"] == "done" and done["progress"] == {"done": 1_005, "failed": 0, "total": 1_005}
+    assert seen == sorted(seen) and seen[-1] == 1_005
+    assert done["leaderboard"]["entries"][0]["key"] == "local/echo"
+    first = sdk.run_results(run["_id"])[0]
+    assert first["input"] == {"text": "item 0"} and first["outputs"][0]["score"] == 10
+    assert [entry["_id"] for entry in sdk.list_runs()] == [run["_id"]]
+
+
+def test_start_run_refuses_a_model_not_written_provider_colon_model(sdk: PromptCrafterClient) -> None:
+    with pytest.raises(ValueError, match="provider:model"):
+        sdk.start_run("prompt_1", "dataset_1", ["gpt-4o"])
+
+
+@pytest.mark.anyio
+async def test_the_async_client_starts_and_waits_for_a_run(
+    async_sdk: AsyncPromptCrafterClient, fake: FakeOpenAI
+) -> None:
+    prompt = await async_sdk.create_prompt("Echo", "{{text}}", "echo")
+    dataset = await async_sdk.create_dataset("few")
+    await async_sdk.add_items(dataset["_id"], [{"input": {"text": "a"}, "expected": "A"}])
+    await async_sdk.create_provider("local", fake.base_url)
+    run = await async_sdk.start_run(
+        prompt["_id"], dataset["_id"], [{"provider": "local", "model": "upper"}], scorers=["exact"]
+    )
+    done = await async_sdk.wait_for_run(run["_id"], poll_seconds=0.1, timeout=30)
+    assert done["progress"]["done"] == 1 and done["leaderboard"]["entries"][0]["mean"] == 10
+    cancelled = await async_sdk.start_run(prompt["_id"], dataset["_id"], ["local:echo"])
+    with pytest.raises(ConflictError):
+        await async_sdk.wait_for_run(cancelled["_id"], poll_seconds=0.1, timeout=30)
+        await async_sdk.cancel_run(cancelled["_id"])

@@ -40,7 +40,8 @@ _POWER = 0.80
 HISTOGRAM_BINS = 11
 MINUS = "\N{MINUS SIGN}"
 METHODS = ("mean", "bradley-terry")
-SCORE_MIN, SCORE_MAX = 0.0, 10.0
+SCORE_RANGE = (0.0, 10.0)
+DIFFERENCE_RANGE = (-10.0, 10.0)
 ELO_BASE = 1000.0
 ELO_SCALE = 400.0
 # Wilcoxon's exact null distribution is cheap and exact only up to this many non-zero differences without ties.
@@ -216,9 +217,13 @@ def _mean_interval(scores: Scores, mean: float, sd: float | None, clusters: Clus
         interval = _t_interval(mean, clusters.standard_error(scored, mean), clusters.count - 1)
     else:
         interval = _t_interval(mean, sd / math.sqrt(scored), scored - 1)
-    # A mean score lies within the scores' range, whatever a few scores of 0 and 10 make the
-    # t-interval say: its bounds are clipped to 0–10.
-    return [max(interval[0], SCORE_MIN), min(interval[1], SCORE_MAX)]
+    return _clipped(interval, SCORE_RANGE)
+
+
+def _clipped(interval: list[float], bounds: tuple[float, float]) -> list[float]:
+    # A mean score lies within 0–10 and a difference of two within ±10, whatever a few scores of 0
+    # and 10 make a t-interval say.
+    return [max(interval[0], bounds[0]), min(interval[1], bounds[1])]
 
 
 def _t_interval(center: float, standard_error: float, degrees_of_freedom: float) -> list[float]:
@@ -254,7 +259,7 @@ def difference(a: Scores, b: Scores) -> dict[str, Any] | None:
     welch = stats.ttest_ind_from_stats(b.mean(), math.sqrt(variance_b), b.n, a.mean(), math.sqrt(variance_a), a.n,
                                        equal_var=False)
     result["welch"] = {"t": float(welch.statistic), "df": degrees_of_freedom, "p": float(welch.pvalue)}
-    result["ci95"] = _t_interval(mean_difference, standard_error, degrees_of_freedom)
+    result["ci95"] = _clipped(_t_interval(mean_difference, standard_error, degrees_of_freedom), DIFFERENCE_RANGE)
     return result
 
 
@@ -267,8 +272,8 @@ def paired(a_means: npt.ArrayLike, b_means: npt.ArrayLike) -> dict[str, Any] | N
     differences = b_values - a_values
     mean_difference = float(differences.mean())
     sd = float(differences.std(ddof=1))
-    interval = [mean_difference, mean_difference] if sd == 0 else _t_interval(
-        mean_difference, sd / math.sqrt(n), n - 1)
+    interval = [mean_difference, mean_difference] if sd == 0 else _clipped(_t_interval(
+        mean_difference, sd / math.sqrt(n), n - 1), DIFFERENCE_RANGE)
     wins, ties = int(np.count_nonzero(differences > 0)), int(np.count_nonzero(differences == 0))
     losses = n - wins - ties
     successes = wins + ties / 2
