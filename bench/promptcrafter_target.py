@@ -35,11 +35,18 @@ def start_promptcrafter(
 
 
 def launch_promptcrafter(
-    *, stack: ExitStack, workdir: Path, command: list[str], db_url: str | None
+    *,
+    stack: ExitStack,
+    workdir: Path,
+    command: list[str],
+    db_url: str | None,
+    workers: int = WORKERS,
+    access_log: bool = True,
+    name: str = "promptcrafter",
 ) -> tuple[ManagedProcess, str]:
     """Start ``promptcrafter serve`` on a free port, stopped when ``stack`` closes; return it and its URL.
 
-    Without ``db_url`` the server gets a fresh SQLite file in ``workdir``.
+    Without ``db_url`` the server gets a fresh SQLite file in ``workdir``; its log is ``<name>.log``.
     """
     executable = find_executable(command[0]) if command else None
     if executable is None:
@@ -51,10 +58,10 @@ def launch_promptcrafter(
     # A fixed key for the run, so the workers never race to create one.
     env["PROMPTCRAFTER_SECRET_KEY"] = secrets.token_urlsafe(48)
     process = ManagedProcess(
-        name="promptcrafter",
+        name=name,
         argv=[executable, *command[1:], "serve", "--host", "127.0.0.1", "--port", str(port),
-              "--db", database, "--workers", str(WORKERS)],
-        log_path=workdir / "promptcrafter.log",
+              "--db", database, "--workers", str(workers), *([] if access_log else ["--no-access-log"])],
+        log_path=workdir / f"{name}.log",
         env=env,
     )
     process.start()

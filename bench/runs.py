@@ -49,8 +49,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from processes import CLOCK_TICKS, ManagedProcess, find_executable, free_port, session_cpu_seconds
+from processes import CLOCK_TICKS, ManagedProcess, find_executable, session_cpu_seconds
 from promptcrafter.client import PromptCrafterClient
+from promptcrafter_target import launch_promptcrafter
 
 TESTS_DIR = Path(__file__).resolve().parent.parent / "tests"
 POLL_SECONDS = 0.05
@@ -196,36 +197,6 @@ def drop_database(server_url: str, name: str) -> None:
 def has_workers_option(executable: str) -> bool:
     shown = subprocess.run([executable, "serve", "--help"], capture_output=True, text=True, check=False).stdout
     return "--workers" in shown
-
-
-def start_server(executable: str, database_url: str, workers: int, workdir: Path) -> tuple[ManagedProcess, str]:
-    port = free_port()
-    server = ManagedProcess(
-        name=f"promptcrafter ({workers} workers)",
-        argv=[
-            executable,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            database_url,
-            "--workers",
-            str(workers),
-            "--no-access-log",
-        ],
-        log_path=workdir / f"promptcrafter-{workers}.log",
-        env={**os.environ, "PROMPTCRAFTER_SECRET_KEY": secrets.token_urlsafe(48)},
-    )
-    server.start()
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        server.wait_http_ok(base_url + "/health")
-    except BaseException:
-        server.stop()
-        raise
-    return server, base_url
 
 
 # One measured run
@@ -419,8 +390,16 @@ def main() -> int:
                     created.append(name)
                 else:
                     database_url = f"sqlite:///{workdir / f'runs-{workers}.db'}"
-                server, base_url = start_server(executable, database_url, workers, workdir)
-                try:
+                with ExitStack() as server_stack:
+                    server, base_url = launch_promptcrafter(
+                        stack=server_stack,
+                        workdir=workdir,
+                        command=[executable],
+                        db_url=database_url,
+                        workers=workers,
+                        access_log=False,
+                        name=f"promptcrafter-{workers}",
+                    )
                     with PromptCrafterClient(base_url, timeout=60) as client:
                         client.signup("Bench", f"runs-{secrets.token_hex(4)}@bench.invalid", "a long bench password")
                         prompt_id = client.create_prompt("Echo", "{{text}}", "echo")["_id"]
@@ -455,8 +434,6 @@ def main() -> int:
                             if result.calls != items:
                                 raise RuntimeError(f"the fake saw {result.calls} calls for {items} items")
                             results.append(result)
-                finally:
-                    server.stop()
     finally:
         for name in created:
             drop_database(args.db, name)

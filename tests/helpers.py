@@ -42,15 +42,31 @@ class User:
 
 def stored_prompt(owner_id: str, index: int, **fields: Any) -> dict[str, Any]:
     """A prompt row as the storage layer takes it, the `index`-th of a seeded list."""
-    row = {"id": new_id("prompt"), "owner_id": owner_id, "title": f"Prompt {index}", "content": "Plain text.",
-           "model": "m", "tags": [], "created_at": SEED_STAMP + index, "updated_at": SEED_STAMP + index}
+    row = {
+        "id": new_id("prompt"),
+        "owner_id": owner_id,
+        "title": f"Prompt {index}",
+        "content": "Plain text.",
+        "model": "m",
+        "tags": [],
+        "created_at": SEED_STAMP + index,
+        "updated_at": SEED_STAMP + index,
+    }
     return {**row, **fields}
 
 
 def stored_log(prompt_id: str, owner_id: str, index: int, **fields: Any) -> dict[str, Any]:
     """A log row as the storage layer takes it: an output, no notes and no score by default."""
-    row = {"id": new_id("log"), "prompt_id": prompt_id, "owner_id": owner_id, "output": "o",
-           "notes": None, "model_used": "m", "score": None, "created_at": SEED_STAMP + index}
+    row = {
+        "id": new_id("log"),
+        "prompt_id": prompt_id,
+        "owner_id": owner_id,
+        "output": "o",
+        "notes": None,
+        "model_used": "m",
+        "score": None,
+        "created_at": SEED_STAMP + index,
+    }
     return {**row, **fields}
 
 
@@ -94,8 +110,16 @@ def start_server(database_url: str, *, workers: int = 1, env: dict[str, str] | N
         **(env or {}),
     }
     command = [
-        sys.executable, "-m", "promptcrafter", "serve",
-        "--port", str(port), "--db", database_url, "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "promptcrafter",
+        "serve",
+        "--port",
+        str(port),
+        "--db",
+        database_url,
+        "--workers",
+        str(workers),
     ]
     process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
@@ -122,3 +146,21 @@ def stop_server(server: LiveServer) -> None:
         server.process.wait()
     if server.process.stderr:
         server.process.stderr.close()
+
+
+def make_prompt(client: Any, user: User, content: str = "{{ticket}}") -> str:
+    """A prompt of the user's made through the API (a client of the app or of a live server)."""
+    body = {"title": "Ticket echo", "content": content, "model": "echo"}
+    response = client.post("/prompts", json=body, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return response.json()["_id"]  # type: ignore[no-any-return]
+
+
+def make_dataset(client: Any, user: User, items: list[dict[str, Any]]) -> str:
+    """A dataset of the user's holding these items, made through the API."""
+    response = client.post("/datasets", json={"name": "tickets"}, headers=user.headers)
+    assert response.status_code == 201, response.text
+    dataset_id: str = response.json()["_id"]
+    response = client.post(f"/datasets/{dataset_id}/items", json={"items": items}, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return dataset_id

@@ -357,6 +357,12 @@ def test_run_with_two_models_prints_the_leaderboard_and_the_verdict(
     assert as_json["status"] == "done" and as_json["progress"] == {"done": 6, "failed": 0, "total": 6}
     assert [entry["key"] for entry in as_json["leaderboard"]["entries"]] == ["local/echo", "local/upper"]
 
+    # `compare --run-id` reads one run's logs; without it, both runs' (three logs a side each).
+    sides = ("compare", prompt_id, "local/echo", "local/upper", "--by", "modelUsed")
+    one_run = plain(run(*sides, "--run-id", as_json["_id"]).stdout)
+    assert "a local/echo 3 3 6.67" in one_run and "b local/upper 3 3 3.33" in one_run
+    assert "a local/echo 6 6 6.67" in plain(run(*sides).stdout)
+
 
 def test_run_with_three_models_ranks_them_with_rank_intervals(
     prompt_id: str, tickets: str, provider: dict[str, Any]

@@ -89,6 +89,13 @@ def test_a_new_provider_shows_exactly_its_fields_and_a_hint_of_its_key(client: T
     assert client.get(f"/providers/{provider['_id']}", headers=user.headers).json() == provider
 
 
+def test_a_short_key_is_not_shown_even_in_part(client: TestClient, user: User) -> None:
+    # Four characters of an eleven-character key would give away too much of it.
+    provider = make_provider(client, user, apiKey="sk-abcdefgh")
+    assert provider["apiKeyHint"] == "…"
+    assert "efgh" not in client.get("/providers", headers=user.headers).text
+
+
 def test_a_provider_needs_no_key_and_no_prices(client: TestClient, user: User) -> None:
     response = client.post(
         "/providers", json={"name": "local", "baseUrl": "http://127.0.0.1:11434/v1"}, headers=user.headers

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from fake_openai import FakeOpenAI, Fault
-from helpers import User
+from helpers import User, make_dataset, make_prompt
 from promptcrafter import messages
 
 TICKETS = [
@@ -25,22 +25,6 @@ TICKETS = [
 def fake() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as server:
         yield server
-
-
-def make_prompt(client: TestClient, user: User, content: str = "{{ticket}}") -> str:
-    body = {"title": "Ticket echo", "content": content, "model": "echo"}
-    response = client.post("/prompts", json=body, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()["_id"]  # type: ignore[no-any-return]
-
-
-def make_dataset(client: TestClient, user: User, items: list[dict[str, Any]] = TICKETS) -> str:
-    response = client.post("/datasets", json={"name": "tickets"}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    dataset_id: str = response.json()["_id"]
-    response = client.post(f"/datasets/{dataset_id}/items", json={"items": items}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return dataset_id
 
 
 def make_provider(client: TestClient, user: User, fake: FakeOpenAI, **fields: Any) -> dict[str, Any]:
@@ -70,7 +54,7 @@ def test_a_run_calls_each_model_on_each_item_and_stores_scored_logs(
     client: TestClient, user: User, fake: FakeOpenAI
 ) -> None:
     prompt_id = make_prompt(client, user)
-    dataset_id = make_dataset(client, user)
+    dataset_id = make_dataset(client, user, TICKETS)
     make_provider(client, user, fake, models=[{"name": "echo", "inputPer1M": 1.0, "outputPer1M": 2.0}])
     body = {
         "promptId": prompt_id,
@@ -103,6 +87,14 @@ def test_a_run_calls_each_model_on_each_item_and_stores_scored_logs(
     assert all(request.authorization == "Bearer sk-test-1234abcd" for request in fake.requests)
 
 
+ECHO = [{"provider": "local", "model": "echo"}]
+
+
+def of(setup: dict[str, str]) -> dict[str, str]:
+    """The prompt and dataset a run of `setup` names."""
+    return {"promptId": setup["promptId"], "datasetId": setup["datasetId"]}
+
+
 def start_run(client: TestClient, user: User, **fields: Any) -> dict[str, Any]:
     response = client.post("/runs", json=fields, headers=user.headers)
     assert response.status_code == 202, response.text
@@ -114,7 +106,7 @@ def setup(client: TestClient, user: User, fake: FakeOpenAI) -> dict[str, str]:
     """A prompt, a dataset of three tickets and a provider on the fake server."""
     return {
         "promptId": make_prompt(client, user),
-        "datasetId": make_dataset(client, user),
+        "datasetId": make_dataset(client, user, TICKETS),
         "provider": make_provider(client, user, fake)["_id"],
     }
 
@@ -126,9 +118,8 @@ def test_a_429_is_retried_after_its_retry_after_and_a_500_after_a_backoff(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
     )
     done = wait_for(client, user, run["_id"])
     assert done["progress"] == {"done": 3, "failed": 0, "total": 3}
@@ -145,9 +136,8 @@ def test_a_call_that_still_fails_counts_as_failed_with_its_error_kept(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
     )
     done = wait_for(client, user, run["_id"])
     assert done["status"] == "failed"
@@ -172,9 +162,8 @@ def test_a_call_that_times_out_is_retried(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
     )
     assert wait_for(client, user, run["_id"])["progress"] == {"done": 3, "failed": 0, "total": 3}
     assert fake.calls() == 4
@@ -191,7 +180,7 @@ def test_calls_to_a_provider_are_bounded_by_its_concurrency(client: TestClient, 
         user,
         promptId=prompt_id,
         datasetId=dataset_id,
-        models=[{"provider": "local", "model": "echo"}],
+        models=ECHO,
         scorers=[{"type": "exact"}],
     )
     done = wait_for(client, user, run["_id"])
@@ -203,7 +192,7 @@ def test_repeats_and_params_reach_the_model_and_each_answer_is_a_log(
     client: TestClient, user: User, fake: FakeOpenAI, setup: dict[str, str]
 ) -> None:
     model = {"provider": setup["provider"], "model": "echo", "params": {"temperature": 0.2, "max_tokens": 50}}
-    run = start_run(client, user, promptId=setup["promptId"], datasetId=setup["datasetId"], models=[model], repeats=2)
+    run = start_run(client, user, **of(setup), models=[model], repeats=2)
     assert run["progress"]["total"] == 6
     assert run["models"] == [{**model, "providerName": "local", "modelUsed": "local/echo"}]
     wait_for(client, user, run["_id"])
@@ -219,8 +208,7 @@ def test_the_results_come_in_pages_in_dataset_order(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
+        **of(setup),
         models=[{"provider": "local", "model": "echo"}, {"provider": "local", "model": "upper"}],
         scorers=[{"type": "exact"}],
     )
@@ -244,8 +232,7 @@ def test_a_finished_run_ranks_its_models_by_mean_score(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
+        **of(setup),
         models=[{"provider": "local", "model": "echo"}, {"provider": "local", "model": "upper"}],
         scorers=[{"type": "exact"}],
     )
@@ -254,6 +241,8 @@ def test_a_finished_run_ranks_its_models_by_mean_score(
     ranked = {entry["key"]: entry for entry in board["entries"]}
     assert ranked["local/echo"]["mean"] == pytest.approx(20 / 3)
     assert ranked["local/upper"]["mean"] == pytest.approx(10 / 3)
+    # Three scores of 0 and 10: the t-interval alone would reach past both ends of the scale.
+    assert ranked["local/echo"]["ci95"] == [pytest.approx(0), 10]
     compared = client.get(
         f"/prompts/{setup['promptId']}/compare",
         params={"by": "modelUsed", "a": "local/upper", "b": "local/echo", "runId": run["_id"]},
@@ -273,9 +262,8 @@ def test_a_judge_grades_the_answer_and_its_reasoning_goes_to_notes(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
         scorers=scorers,
     )
     wait_for(client, user, run["_id"])
@@ -317,9 +305,7 @@ def test_cancelling_a_run_stops_every_call_not_yet_started(client: TestClient, u
     items = [{"input": {"ticket": f"ticket {index}"}} for index in range(40)]
     dataset_id = make_dataset(client, user, items)
     make_provider(client, user, fake, concurrency=2)
-    run = start_run(
-        client, user, promptId=prompt_id, datasetId=dataset_id, models=[{"provider": "local", "model": "echo"}]
-    )
+    run = start_run(client, user, promptId=prompt_id, datasetId=dataset_id, models=ECHO)
     deadline = time.monotonic() + 10
     while fake.calls() < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -341,9 +327,8 @@ def test_a_finished_run_cannot_be_cancelled(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
     )
     wait_for(client, user, run["_id"])
     refused = client.post(f"/runs/{run['_id']}/cancel", headers=user.headers)
@@ -371,12 +356,7 @@ def test_a_finished_run_cannot_be_cancelled(
 def test_a_run_that_cannot_be_made_is_refused_before_anything_is_queued(
     client: TestClient, user: User, setup: dict[str, str], change: dict[str, Any], status: int, problem: str | None
 ) -> None:
-    body = {
-        "promptId": setup["promptId"],
-        "datasetId": setup["datasetId"],
-        "models": [{"provider": "local", "model": "echo"}],
-        **change,
-    }
+    body = {**of(setup), "models": ECHO, **change}
     response = client.post("/runs", json=body, headers=user.headers)
     assert response.status_code == status, response.text
     if problem is not None:
@@ -396,10 +376,10 @@ def test_an_empty_dataset_cannot_be_run(client: TestClient, user: User, fake: Fa
 def test_another_users_prompt_dataset_provider_and_run_are_not_theirs(
     client: TestClient, user: User, other_user: User, fake: FakeOpenAI, setup: dict[str, str]
 ) -> None:
-    theirs = {"promptId": make_prompt(client, other_user), "datasetId": make_dataset(client, other_user)}
+    theirs = {"promptId": make_prompt(client, other_user), "datasetId": make_dataset(client, other_user, TICKETS)}
     make_provider(client, other_user, fake, name="their-provider")
     mine = {"provider": "local", "model": "echo"}
-    setup = {"promptId": setup["promptId"], "datasetId": setup["datasetId"]}
+    setup = of(setup)
     refused = client.post(
         "/runs", json={**setup, "promptId": theirs["promptId"], "models": [mine]}, headers=user.headers
     )
@@ -410,7 +390,7 @@ def test_another_users_prompt_dataset_provider_and_run_are_not_theirs(
     assert refused.status_code == 403 and refused.json() == {"error": messages.DATASET_FORBIDDEN}
     body = {**setup, "models": [{"provider": "their-provider", "model": "echo"}]}
     assert client.post("/runs", json=body, headers=user.headers).status_code == 400
-    run = start_run(client, user, promptId=setup["promptId"], datasetId=setup["datasetId"], models=[mine])
+    run = start_run(client, user, **of(setup), models=[mine])
     for path in (f"/runs/{run['_id']}", f"/runs/{run['_id']}/results"):
         assert client.get(path, headers=other_user.headers).json() == {"error": messages.RUN_FORBIDDEN}
     assert client.post(f"/runs/{run['_id']}/cancel", headers=other_user.headers).status_code == 403
@@ -425,9 +405,8 @@ def test_a_providers_key_is_never_logged(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
     )
     wait_for(client, user, run["_id"])
     assert "sk-test-1234abcd" not in caplog.text
@@ -443,9 +422,8 @@ def test_a_persons_score_replaces_score_and_keeps_the_scorers_scores(
     run = start_run(
         client,
         user,
-        promptId=setup["promptId"],
-        datasetId=setup["datasetId"],
-        models=[{"provider": "local", "model": "echo"}],
+        **of(setup),
+        models=ECHO,
         scorers=[{"type": "exact"}],
     )
     wait_for(client, user, run["_id"])
@@ -487,3 +465,15 @@ def test_two_versions_run_on_two_models_over_one_dataset_pair_up_for_a_verdict(
     ).json()
     assert compared["paired"]["n"] == 3
     assert compared["verdict"].startswith("version 1 scores higher than version 2")
+
+
+def test_logs_filtered_by_run_are_only_that_runs_and_a_bad_run_id_is_named(
+    client: TestClient, user: User, fake: FakeOpenAI, setup: dict[str, str]
+) -> None:
+    runs = [start_run(client, user, **of(setup), models=ECHO)["_id"] for _ in range(2)]
+    for run_id in runs:
+        wait_for(client, user, run_id)
+        logs = client.get("/logs", params={"runId": run_id}, headers=user.headers).json()
+        assert len(logs) == 3 and {log["runId"] for log in logs} == {run_id}
+    refused = client.get("/logs", params={"runId": "not a run"}, headers=user.headers)
+    assert refused.status_code == 400 and refused.json()["details"][0]["field"] == "runId"

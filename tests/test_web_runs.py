@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from fake_openai import FakeOpenAI, Fault
-from helpers import User
+from helpers import User, make_dataset, make_prompt
 from test_web import form_token, sign_up, submit
 
 TICKETS = [
@@ -51,20 +51,6 @@ def stored_items(client: TestClient, user: User, dataset_id: str) -> list[dict[s
     response = client.get(f"/datasets/{dataset_id}/items", headers=user.headers)
     assert response.status_code == 200, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def api_prompt(client: TestClient, user: User, content: str = "{{ticket}}") -> str:
-    body = {"title": "Ticket echo", "content": content, "model": "echo"}
-    response = client.post("/prompts", json=body, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()["_id"]  # type: ignore[no-any-return]
-
-
-def api_dataset(client: TestClient, user: User, items: list[dict[str, Any]] = TICKETS) -> str:
-    dataset_id: str = client.post("/datasets", json={"name": "tickets"}, headers=user.headers).json()["_id"]
-    response = client.post(f"/datasets/{dataset_id}/items", json={"items": items}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return dataset_id
 
 
 def add_provider(client: TestClient, fake: FakeOpenAI, **fields: str) -> Any:
@@ -197,7 +183,7 @@ def test_the_items_are_shown_a_hundred_to_a_page(member: TestClient, user: User)
 
 
 def test_deleting_an_item_then_the_dataset_after_asking(member: TestClient, user: User) -> None:
-    dataset_id = api_dataset(member, user)
+    dataset_id = make_dataset(member, user, TICKETS)
     page = member.get(f"/d/{dataset_id}").text
     item_id = re.search(r"/items/(item_[0-9A-Z]+)/delete", page)
     assert item_id
@@ -232,8 +218,8 @@ def test_a_provider_is_listed_with_its_prices_but_never_its_key(
 def test_a_run_launched_from_a_prompt_shows_its_results_leaderboard_and_comparison(
     member: TestClient, user: User, fake: FakeOpenAI
 ) -> None:
-    prompt_id = api_prompt(member, user)
-    dataset_id = api_dataset(member, user)
+    prompt_id = make_prompt(member, user)
+    dataset_id = make_dataset(member, user, TICKETS)
     provider_id = member.post(
         "/providers",
         json={"name": "local", "baseUrl": fake.base_url, "models": [{"name": "echo"}]},
@@ -260,16 +246,23 @@ def test_a_run_launched_from_a_prompt_shows_its_results_leaderboard_and_comparis
 
     compare = re.search(r'<form method="get" action="(/p/[^"]+/compare)"', page)
     assert compare and f'name="runId" value="{run_id}"' in page
+    # Logs of the same models and input made outside the run: its comparison leaves them out.
+    for model in ("local/echo", "local/upper"):
+        outside = {"promptId": prompt_id, "output": "OUTSIDE THE RUN", "modelUsed": model, "score": 5}
+        assert member.post("/logs", json={**outside, "input": TICKETS[0]["input"]}, headers=user.headers).is_success
     query = {"by": "modelUsed", "a": "local/echo", "b": "local/upper", "runId": run_id}
     shown = member.get(compare.group(1), params=query).text
     verdict = member.get(f"/prompts/{prompt_id}/compare", params=query, headers=user.headers).json()["verdict"]
     assert escape(verdict) in shown and "Only the logs of" in shown
     assert shown.count("<tr>") - shown.count("<tr><th") >= 3  # the run's three items, side by side
+    assert "OUTSIDE THE RUN" not in shown
+    everything = {name: value for name, value in query.items() if name != "runId"}
+    assert "OUTSIDE THE RUN" in member.get(compare.group(1), params=everything).text
 
 
 def test_a_failed_call_shows_its_error_beside_the_answers(member: TestClient, user: User, fake: FakeOpenAI) -> None:
-    prompt_id = api_prompt(member, user)
-    dataset_id = api_dataset(member, user, TICKETS[:1])
+    prompt_id = make_prompt(member, user)
+    dataset_id = make_dataset(member, user, TICKETS[:1])
     add_provider(member, fake)
     fake.script("upper", Fault.status(400, message="This model is switched off."))
     run_id = launched_run(launch(member, prompt_id, dataset_id, more_models="local:echo\nlocal:upper"))
@@ -280,8 +273,8 @@ def test_a_failed_call_shows_its_error_beside_the_answers(member: TestClient, us
 
 def test_cancelling_a_run_stops_it(member: TestClient, user: User) -> None:
     with FakeOpenAI(delay=0.5) as slow:
-        prompt_id = api_prompt(member, user)
-        dataset_id = api_dataset(member, user, [{"input": {"ticket": f"T-{index}"}} for index in range(40)])
+        prompt_id = make_prompt(member, user)
+        dataset_id = make_dataset(member, user, [{"input": {"ticket": f"T-{index}"}} for index in range(40)])
         add_provider(member, slow)
         run_id = launched_run(launch(member, prompt_id, dataset_id, more_models="local:echo"))
         running = member.get(f"/r/{run_id}").text
@@ -296,8 +289,8 @@ def test_cancelling_a_run_stops_it(member: TestClient, user: User) -> None:
 
 
 def test_the_run_form_says_what_is_missing_or_wrong(member: TestClient, user: User, fake: FakeOpenAI) -> None:
-    prompt_id = api_prompt(member, user)
-    dataset_id = api_dataset(member, user)
+    prompt_id = make_prompt(member, user)
+    dataset_id = make_dataset(member, user, TICKETS)
     add_provider(member, fake)
     none_chosen = launch(member, prompt_id, dataset_id)
     assert none_chosen.status_code == 400 and "Choose at least one model." in none_chosen.text
@@ -316,8 +309,8 @@ def test_the_run_form_says_what_is_missing_or_wrong(member: TestClient, user: Us
 def test_another_users_datasets_providers_and_runs_are_refused(
     member: TestClient, user: User, fake: FakeOpenAI, app_factory: Any
 ) -> None:
-    prompt_id = api_prompt(member, user)
-    dataset_id = api_dataset(member, user)
+    prompt_id = make_prompt(member, user)
+    dataset_id = make_dataset(member, user, TICKETS)
     add_provider(member, fake)
     provider_id = member.get("/providers", headers=user.headers).json()[0]["_id"]
     run_id = launched_run(launch(member, prompt_id, dataset_id, more_models="local:echo"))
@@ -357,8 +350,8 @@ def test_another_users_datasets_providers_and_runs_are_refused(
 def test_forged_forms_are_refused_and_change_nothing(
     member: TestClient, user: User, fake: FakeOpenAI, token: str | None
 ) -> None:
-    prompt_id = api_prompt(member, user)
-    dataset_id = api_dataset(member, user)
+    prompt_id = make_prompt(member, user)
+    dataset_id = make_dataset(member, user, TICKETS)
     forged = {} if token is None else {"form_token": token}
     for action, fields in (
         ("/d", {"name": "forged"}),

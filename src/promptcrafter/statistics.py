@@ -619,11 +619,12 @@ def _key_summaries(grid: _Grid, key_count: int) -> list[tuple[float | None, list
         elif np.all(counts == 1):
             # No repeated input: the cells are the scores themselves.
             sd = float(totals.std(ddof=1))
-            figures.append((mean, [mean, mean] if sd == 0 else _t_interval(mean, sd / math.sqrt(scored), scored - 1)))
+            interval = [mean, mean] if sd == 0 else _t_interval(mean, sd / math.sqrt(scored), scored - 1)
+            figures.append((mean, _clipped(interval, SCORE_RANGE)))
         else:
             residuals = totals - counts * mean
             standard_error = math.sqrt(float(np.dot(residuals, residuals))) / scored
-            figures.append((mean, _t_interval(mean, standard_error, totals.size - 1)))
+            figures.append((mean, _clipped(_t_interval(mean, standard_error, totals.size - 1), SCORE_RANGE)))
     return figures
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from promptcrafter import messages
-from promptcrafter.domain.ownership import require_owner
+from promptcrafter.domain.ownership import owned
 from promptcrafter.errors import Conflict, Invalid, NotFound
 from promptcrafter.schemas import is_valid_id
 from promptcrafter.schemas_runs import DatasetCreate, DatasetUpdate, ItemBatch
@@ -27,14 +27,7 @@ def get(tx: Transaction, *, user_id: str, dataset_id: str) -> DatasetRecord:
     """One of the user's datasets: 404 when there is none, 403 when it is another's."""
     check_id(dataset_id)
     found = datasets.get(tx, dataset_id=dataset_id)
-    require_owner(
-        None if found is None else found["owner_id"],
-        user_id,
-        not_found=messages.DATASET_NOT_FOUND,
-        forbidden=messages.DATASET_FORBIDDEN,
-    )
-    assert found is not None
-    return found
+    return owned(found, user_id, not_found=messages.DATASET_NOT_FOUND, forbidden=messages.DATASET_FORBIDDEN)
 
 
 def update(tx: Transaction, *, user_id: str, dataset_id: str, request: DatasetUpdate | Invalid) -> DatasetRecord:

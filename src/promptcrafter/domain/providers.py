@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from promptcrafter import messages
-from promptcrafter.domain.ownership import require_owner
+from promptcrafter.domain.ownership import owned
 from promptcrafter.errors import Conflict, Invalid, NotFound
 from promptcrafter.schemas import is_valid_id
 from promptcrafter.schemas_runs import ModelPrice, ProviderCreate, ProviderUpdate
@@ -48,14 +48,7 @@ def get(tx: Transaction, *, user_id: str, provider_id: str) -> ProviderRecord:
     if not is_valid_id(provider_id):
         raise Invalid(messages.PROVIDER_BAD_ID)
     found = providers.get(tx, provider_id=provider_id)
-    require_owner(
-        None if found is None else found["owner_id"],
-        user_id,
-        not_found=messages.PROVIDER_NOT_FOUND,
-        forbidden=messages.PROVIDER_FORBIDDEN,
-    )
-    assert found is not None
-    return found
+    return owned(found, user_id, not_found=messages.PROVIDER_NOT_FOUND, forbidden=messages.PROVIDER_FORBIDDEN)
 
 
 def listed(tx: Transaction, *, user_id: str) -> list[ProviderRecord]:

@@ -10,7 +10,7 @@ from promptcrafter import messages
 from promptcrafter.domain import datasets as dataset_rules
 from promptcrafter.domain import providers as provider_rules
 from promptcrafter.domain import versions as version_rules
-from promptcrafter.domain.ownership import require_owner
+from promptcrafter.domain.ownership import owned
 from promptcrafter.domain.scorers import parse_scorers
 from promptcrafter.errors import Conflict, Invalid, NotFound
 from promptcrafter.schemas import is_valid_id
@@ -75,14 +75,7 @@ def get(tx: Transaction, *, user_id: str, run_id: str) -> RunRecord:
     if not is_valid_id(run_id):
         raise Invalid(messages.RUN_BAD_ID)
     found = runs.get(tx, run_id=run_id)
-    require_owner(
-        None if found is None else found["owner_id"],
-        user_id,
-        not_found=messages.RUN_NOT_FOUND,
-        forbidden=messages.RUN_FORBIDDEN,
-    )
-    assert found is not None
-    return found
+    return owned(found, user_id, not_found=messages.RUN_NOT_FOUND, forbidden=messages.RUN_FORBIDDEN)
 
 
 def require_readable(tx: Transaction, *, user_id: str, run_id: str) -> None:

@@ -177,7 +177,17 @@ async def delete_item(dataset_id: str, item_id: str, visitor: Member) -> Respons
 async def delete_page(dataset_id: str, visitor: Member) -> Response:
     caller = visitor.caller
     dataset = await caller.read(dataset_rules.get, user_id=caller.user_id, dataset_id=dataset_id)
-    return page(visitor, "dataset_delete.html", dataset=dataset)
+    items = dataset["item_count"]
+    return page(
+        visitor,
+        "delete.html",
+        subject=dataset["name"],
+        consequence=f"The dataset, its {items:,} item{'' if items == 1 else 's'} and the runs made on it will be "
+        "deleted; the logs those runs stored stay with their prompts.",
+        action=f"/d/{dataset_id}/delete",
+        button="Delete the dataset and its items",
+        back=f"/d/{dataset_id}",
+    )
 
 
 @router.post("/d/{dataset_id}/delete")

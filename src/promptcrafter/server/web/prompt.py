@@ -225,7 +225,17 @@ async def delete_page(prompt_id: str, visitor: Member) -> Response:
     caller = visitor.caller
     prompt_rules.check_id(prompt_id, prompt_rules.READING)
     prompt = await caller.read(prompt_rules.get, user_id=caller.user_id, prompt_id=prompt_id)
-    return page(visitor, "delete.html", prompt=prompt)
+    versions = prompt["version"]
+    return page(
+        visitor,
+        "delete.html",
+        subject=prompt["title"],
+        consequence=f"The prompt, its {versions} version{'' if versions == 1 else 's'} and every log of it will be "
+        "deleted.",
+        action=f"/p/{prompt_id}/delete",
+        button="Delete the prompt and its logs",
+        back=f"/p/{prompt_id}",
+    )
 
 
 @router.post("/p/{prompt_id}/delete")
